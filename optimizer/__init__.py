@@ -1,0 +1,19 @@
+"""Celeriac's optimizer: stateless suggestion strategies over a typed search space."""
+
+from optimizer.best import best_observations
+from optimizer.metrics import Metric, Observation
+from optimizer.settings import Settings, SettingsError
+from optimizer.space import Parameter, Space
+from optimizer.suggest import Proposal, suggest
+
+__all__ = [
+    "Parameter",
+    "Space",
+    "Metric",
+    "Observation",
+    "Settings",
+    "SettingsError",
+    "Proposal",
+    "suggest",
+    "best_observations",
+]

@@ -1,0 +1,42 @@
+"""Which observations are the best so far (SigOpt's best assignments)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from optimizer.metrics import Metric, Observation, is_feasible, optimized
+
+
+def best_observations(metrics: Sequence[Metric], observations: Sequence[Observation]) -> list[int]:
+    """Indices of the best feasible observations.
+
+    One optimized metric gives at most one index (the earliest on ties, so the answer is
+    stable as history grows); several give the Pareto front ordered by the first metric.
+    """
+    goals = optimized(metrics)
+    if not goals:
+        return []
+    feasible = [i for i, o in enumerate(observations) if is_feasible(metrics, o)]
+    if not feasible:
+        return []
+    scores = np.array(
+        [[m.sign * float(observations[i].values[m.name]) for m in goals] for i in feasible]
+    )
+    if len(goals) == 1:
+        return [feasible[int(np.argmax(scores[:, 0]))]]
+    front = pareto_mask(scores)
+    chosen = [(-scores[r, 0], feasible[r]) for r in range(len(feasible)) if front[r]]
+    return [index for _, index in sorted(chosen)]
+
+
+def pareto_mask(scores: np.ndarray) -> np.ndarray:
+    """Rows not dominated by any other row (all columns maximized); equal rows both stay."""
+    n = len(scores)
+    mask = np.ones(n, dtype=bool)
+    for i in range(n):
+        others = scores[np.arange(n) != i]
+        dominated = np.all(others >= scores[i], axis=1) & np.any(others > scores[i], axis=1)
+        mask[i] = not dominated.any()
+    return mask

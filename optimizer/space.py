@@ -1,0 +1,227 @@
+"""The search space: parameter types, canonical values and the unit-cube encodings.
+
+Two encodings exist because they serve different jobs:
+
+* the *design cube* has one coordinate per parameter in [0, 1]. Space-filling designs
+  (Sobol, random, grid) and the acquisition search live there, so every point of the cube
+  decodes to a valid assignment (ints rounded, categoricals picked by interval).
+* the *feature space* is what the Gaussian process sees: doubles and ints as one coordinate,
+  categoricals one-hot, so that no false ordering between categories is implied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+PARAMETER_TYPES = ("double", "int", "categorical")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One tunable parameter; validated on construction so a bad space fails early."""
+
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    categories: tuple[str, ...] = ()
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAMETER_TYPES:
+            raise ValueError(
+                f"{self.name}: type must be one of {PARAMETER_TYPES}, got {self.type!r}"
+            )
+        if self.type == "categorical":
+            self._check_categories()
+        else:
+            self._check_bounds()
+
+    def _check_categories(self) -> None:
+        cats = tuple(self.categories)
+        if not cats:
+            raise ValueError(f"{self.name}: a categorical parameter needs at least one category")
+        if len(set(cats)) != len(cats):
+            raise ValueError(f"{self.name}: categories must be unique")
+        if not all(isinstance(c, str) for c in cats):
+            raise ValueError(f"{self.name}: categories must be strings")
+        if self.log:
+            raise ValueError(f"{self.name}: a categorical parameter cannot be log-transformed")
+        object.__setattr__(self, "categories", cats)
+
+    def _check_bounds(self) -> None:
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.name}: a {self.type} parameter needs low and high bounds")
+        low, high = float(self.low), float(self.high)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"{self.name}: bounds must be finite")
+        if self.type == "int" and (low != int(low) or high != int(high)):
+            raise ValueError(f"{self.name}: int bounds must be whole numbers")
+        if low > high or (self.type == "double" and low == high):
+            raise ValueError(f"{self.name}: low {low:g} must be below high {high:g}")
+        if self.log and low <= 0:
+            raise ValueError(f"{self.name}: a log transformation needs low > 0")
+
+    @property
+    def width(self) -> int:
+        """Number of feature-space coordinates (one-hot width for categoricals)."""
+        return len(self.categories) if self.type == "categorical" else 1
+
+
+class Space:
+    """An ordered set of parameters with conversions between assignments and the unit cube."""
+
+    def __init__(self, parameters: Sequence[Parameter]) -> None:
+        self.parameters: tuple[Parameter, ...] = tuple(parameters)
+        names = [p.name for p in self.parameters]
+        if not names:
+            raise ValueError("parameters: at least one parameter is needed")
+        if len(set(names)) != len(names):
+            raise ValueError("parameters: names must be unique")
+        self.names = tuple(names)
+        self.dimension = len(self.parameters)
+        self.feature_dimension = sum(p.width for p in self.parameters)
+
+    def __repr__(self) -> str:
+        return f"Space({list(self.parameters)!r})"
+
+    def canonical(self, assignments: Mapping[str, Any]) -> dict[str, Any]:
+        """Exact types so that equal points compare, hash and serialise equal everywhere."""
+        given = set(assignments)
+        missing = [n for n in self.names if n not in given]
+        if missing:
+            raise ValueError(f"{missing[0]}: missing from assignments")
+        extra = sorted(given - set(self.names))
+        if extra:
+            raise ValueError(f"{extra[0]}: not a parameter of this space")
+        return {p.name: _canonical_value(p, assignments[p.name]) for p in self.parameters}
+
+    def key(self, assignments: Mapping[str, Any]) -> str:
+        """Canonical JSON: equal points have equal keys, so keys can be used for dedup."""
+        return json.dumps(self.canonical(assignments), sort_keys=True, separators=(",", ":"))
+
+    def is_finite(self) -> bool:
+        """True when the space only has ints and categoricals, so it can be exhausted."""
+        return all(p.type != "double" for p in self.parameters)
+
+    def size(self) -> float:
+        """Number of distinct points (inf when a double is present)."""
+        total = 1.0
+        for p in self.parameters:
+            if p.type == "double":
+                return math.inf
+            total *= len(p.categories) if p.type == "categorical" else int(p.high) - int(p.low) + 1
+        return total
+
+    def decode(self, cube: np.ndarray) -> list[dict[str, Any]]:
+        """Design-cube rows (n, dimension) to canonical assignments."""
+        cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0)
+        columns = [_decode_column(p, cube[:, j]) for j, p in enumerate(self.parameters)]
+        names = self.names
+        rows = range(len(cube))
+        return [{n: col[i] for n, col in zip(names, columns, strict=True)} for i in rows]
+
+    def encode(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Assignments to design-cube rows; the centre of each int/category cell."""
+        out = np.empty((len(points), self.dimension))
+        for i, point in enumerate(points):
+            canon = self.canonical(point)
+            for j, p in enumerate(self.parameters):
+                out[i, j] = _encode_value(p, canon[p.name])
+        return out
+
+    def features(self, cube: np.ndarray) -> np.ndarray:
+        """Design-cube rows to GP features: ints snapped to their cell, categoricals one-hot."""
+        cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0)
+        blocks = []
+        for j, p in enumerate(self.parameters):
+            u = cube[:, j]
+            if p.type == "double":
+                blocks.append(u[:, None])
+            elif p.type == "int":
+                cells = int(p.high) - int(p.low) + 1
+                blocks.append(((np.minimum(np.floor(u * cells), cells - 1) + 0.5) / cells)[:, None])
+            else:
+                count = len(p.categories)
+                index = np.minimum(np.floor(u * count), count - 1).astype(int)
+                blocks.append(np.eye(count)[index])
+        return np.hstack(blocks)
+
+    def snap(self, cube: np.ndarray) -> np.ndarray:
+        """Move each int/categorical coordinate to its cell centre (keeps doubles)."""
+        cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0).copy()
+        for j, p in enumerate(self.parameters):
+            if p.type != "double":
+                cells = _cells(p)
+                cube[:, j] = (np.minimum(np.floor(cube[:, j] * cells), cells - 1) + 0.5) / cells
+        return cube
+
+    def continuous_mask(self) -> np.ndarray:
+        """Which design-cube coordinates are doubles (the only ones gradients can move)."""
+        return np.array([p.type == "double" for p in self.parameters])
+
+
+def _cells(p: Parameter) -> int:
+    if p.type == "categorical":
+        return len(p.categories)
+    return int(p.high) - int(p.low) + 1  # type: ignore[arg-type]
+
+
+def _transformed_range(p: Parameter) -> tuple[float, float]:
+    """Bounds in the transformed scale; ints widen by half a step so every int gets a cell."""
+    low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+    if p.type == "int":
+        low, high = low - 0.5, high + 0.5
+    if p.log:
+        return math.log(low), math.log(high)
+    return low, high
+
+
+def _decode_column(p: Parameter, u: np.ndarray) -> list[Any]:
+    if p.type == "categorical":
+        count = len(p.categories)
+        index = np.minimum(np.floor(u * count), count - 1).astype(int)
+        return [p.categories[i] for i in index]
+    a, b = _transformed_range(p)
+    x = a + u * (b - a)
+    if p.log:
+        x = np.exp(x)
+    low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+    if p.type == "int":
+        return [int(v) for v in np.clip(np.round(x), low, high)]
+    return [float(v) + 0.0 for v in np.clip(x, low, high)]
+
+
+def _encode_value(p: Parameter, value: Any) -> float:
+    if p.type == "categorical":
+        count = len(p.categories)
+        return (p.categories.index(value) + 0.5) / count
+    a, b = _transformed_range(p)
+    x = math.log(value) if p.log else float(value)
+    return min(1.0, max(0.0, (x - a) / (b - a)))
+
+
+def _canonical_value(p: Parameter, value: Any) -> Any:
+    if p.type == "categorical":
+        if not isinstance(value, str) or value not in p.categories:
+            raise ValueError(f"{p.name}: {value!r} is not one of {list(p.categories)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{p.name}: must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{p.name}: must be finite, got {value!r}")
+    if p.type == "int":
+        if not isinstance(value, Integral) and number != round(number):
+            raise ValueError(f"{p.name}: must be an integer, got {value!r}")
+        number = float(round(number))
+    if number < float(p.low) or number > float(p.high):  # type: ignore[arg-type]
+        raise ValueError(f"{p.name}: {value!r} is outside [{p.low:g}, {p.high:g}]")
+    return int(number) if p.type == "int" else number + 0.0
