@@ -1,0 +1,1 @@
+"""Celeriac's coordinator: owns experiment state in Redis and hands out suggestions."""

@@ -1,0 +1,308 @@
+"""Experiment configs: YAML files and API bodies checked up front, every problem named by path.
+
+Nothing is stored until the whole config is valid, so a bad config can never leave a partial
+experiment behind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from coordinator.errors import ConfigError
+from coordinator.experiment import Evaluation, ExperimentSpec
+from coordinator.validation import (
+    Problems,
+    as_choice,
+    as_int,
+    as_mapping,
+    as_number,
+    as_text,
+    describe,
+    flat_metadata,
+    unknown_keys,
+)
+from optimizer import Metric, Parameter, Settings, SettingsError
+
+TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
+            "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
+            "type", "project")
+PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
+                  "precision", "default_value")
+METRIC_KEYS = ("name", "objective", "strategy", "threshold")
+MAX_PARAMETERS = 100
+MAX_CATEGORIES = 1000
+MAX_BUDGET = 1_000_000
+MAX_BANDWIDTH = 10_000
+MAX_CONFIG_BYTES = 1_000_000
+CALLABLE = re.compile(r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$")
+
+
+def load_config_file(path: str | Path) -> ExperimentSpec:
+    """Read and validate a YAML experiment config; raises ConfigError, never a traceback."""
+    path = Path(path)
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"cannot read the file: {exc.strerror}"], source) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"file is {len(data)} bytes; configs are limited to "
+                           f"{MAX_CONFIG_BYTES}"], source)
+    return parse_config_text(data, source)
+
+
+def parse_config_text(data: bytes, source: str = "config") -> ExperimentSpec:
+    try:
+        text = data.decode("utf-8")
+        raw = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"],
+                          source) from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f"line {where.line + 1}: " if where else ""
+        raise ConfigError([f"{line}invalid YAML: {getattr(exc, 'problem', exc)}"],
+                          source) from None
+    except RecursionError:
+        raise ConfigError(["YAML nested too deeply"], source) from None
+    return validate_experiment(raw, source=source, require_evaluation=True)
+
+
+def validate_experiment(raw: Any, *, source: str = "config", require_evaluation: bool = False
+                        ) -> ExperimentSpec:
+    """Turn a config mapping (YAML or JSON body) into an ExperimentSpec or raise ConfigError."""
+    problems = Problems()
+    top = as_mapping(raw, "", problems)
+    if top is None:
+        raise ConfigError(problems.lines, source)
+    unknown_keys(top, TOP_KEYS, "", problems)
+    name = as_text(top.get("name"), "name", problems)
+    parameters = _parameters(top.get("parameters"), problems)
+    metrics = _metrics(top.get("metrics", [{"name": "value"}]), problems)
+    budget = _budget(top, problems, required=require_evaluation or _needs_budget(metrics))
+    bandwidth = _optional_int(top, "parallel_bandwidth", 1, MAX_BANDWIDTH, 1, problems)
+    max_attempts = _optional_int(top, "max_attempts", 1, 100, 3, problems)
+    evaluation = _evaluation(top, problems, required=require_evaluation)
+    settings = _optimizer(top.get("optimizer"), problems)
+    metadata = flat_metadata(top["metadata"], "metadata", problems) \
+        if top.get("metadata") is not None else {}
+    if problems:
+        raise ConfigError(problems.lines, source)
+    assert name is not None and budget is not False
+    return ExperimentSpec(name=name, parameters=tuple(parameters), metrics=tuple(metrics),
+                          budget=budget, parallel_bandwidth=bandwidth or 1,
+                          max_attempts=max_attempts or 3, evaluation=evaluation,
+                          optimizer=settings, metadata=metadata)
+
+
+def _optional_int(top: Mapping[str, Any], key: str, low: int, high: int, default: int,
+                  problems: Problems) -> int | None:
+    if top.get(key) is None:
+        return default
+    return as_int(top[key], key, problems, low=low, high=high)
+
+
+def _needs_budget(metrics: list[Metric]) -> bool:
+    optimized = [m for m in metrics if m.strategy == "optimize"]
+    return len(optimized) > 1 or any(m.strategy == "constraint" for m in metrics)
+
+
+def _budget(top: Mapping[str, Any], problems: Problems, required: bool) -> int | None | bool:
+    if "budget" in top and "observation_budget" in top:
+        problems.add("observation_budget", "give either budget or observation_budget, not both")
+        return False
+    key = "budget" if "budget" in top else "observation_budget"
+    if top.get(key) is None:
+        if required:
+            problems.add("budget", "required: how many observations to run (e.g. budget: 30)")
+        return None
+    return as_int(top[key], key, problems, low=1, high=MAX_BUDGET)
+
+
+def _parameters(raw: Any, problems: Problems) -> list[Parameter]:
+    if not isinstance(raw, list) or not raw:
+        problems.add("parameters", f"must be a non-empty list of parameters, got {describe(raw)}")
+        return []
+    if len(raw) > MAX_PARAMETERS:
+        problems.add("parameters", f"at most {MAX_PARAMETERS} parameters, got {len(raw)}")
+        return []
+    result: list[Parameter] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        parameter = _parameter(item, f"parameters[{i}]", problems)
+        if parameter is None:
+            continue
+        if parameter.name in seen:
+            problems.add(f"parameters[{i}].name", f"duplicate name '{parameter.name}'")
+        seen.add(parameter.name)
+        result.append(parameter)
+    return result
+
+
+def _parameter(raw: Any, path: str, problems: Problems) -> Parameter | None:
+    item = as_mapping(raw, path, problems)
+    if item is None:
+        return None
+    unknown_keys(item, PARAMETER_KEYS, path, problems)
+    name = as_text(item.get("name"), f"{path}.name", problems)
+    kind = as_choice(item.get("type", "double"), ("double", "int", "categorical"),
+                     f"{path}.type", problems)
+    log = _transformation(item.get("transformation"), f"{path}.transformation", problems)
+    if name is None or kind is None or log is None:
+        return None
+    if kind == "categorical":
+        categories = _categories(item.get("categorical_values"), f"{path}.categorical_values",
+                                 problems)
+        if log:
+            problems.add(f"{path}.transformation", "log applies to double and int parameters only")
+        return Parameter(name=name, type=kind, categories=categories) if categories else None
+    bounds = _bounds(item.get("bounds"), kind, log, f"{path}.bounds", problems)
+    if bounds is None:
+        return None
+    return Parameter(name=name, type=kind, low=bounds[0], high=bounds[1], log=log)
+
+
+def _transformation(raw: Any, path: str, problems: Problems) -> bool | None:
+    if raw is None or raw == "none":
+        return False
+    if raw == "log":
+        return True
+    problems.add(path, f"must be 'log' or 'none', got {describe(raw)}")
+    return None
+
+
+def _bounds(raw: Any, kind: str, log: bool, path: str, problems: Problems
+            ) -> tuple[float, float] | None:
+    bounds = as_mapping(raw, path, problems)
+    if bounds is None:
+        return None
+    unknown_keys(bounds, ("min", "max"), path, problems)
+    low = as_number(bounds.get("min"), f"{path}.min", problems)
+    high = as_number(bounds.get("max"), f"{path}.max", problems)
+    if low is None or high is None:
+        return None
+    if kind == "int" and not (low.is_integer() and high.is_integer()):
+        problems.add(path, f"int bounds must be whole numbers, got min {low:g}, max {high:g}")
+        return None
+    if low >= high:
+        problems.add(path, f"min {low:g} must be below max {high:g}")
+        return None
+    if abs(low) > 1e15 or abs(high) > 1e15:
+        problems.add(path, "bounds must lie within ±1e15")
+        return None
+    if log and low <= 0:
+        problems.add(path, f"min {low:g} must be above 0 for transformation: log")
+        return None
+    return low, high
+
+
+def _categories(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | None:
+    if not isinstance(raw, list) or len(raw) < 2:
+        problems.add(path, f"must list at least 2 values, got {describe(raw)}")
+        return None
+    if len(raw) > MAX_CATEGORIES:
+        problems.add(path, f"at most {MAX_CATEGORIES} values, got {len(raw)}")
+        return None
+    values: list[str] = []
+    for i, item in enumerate(raw):
+        value = item.get("name") if isinstance(item, Mapping) else item
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        text = as_text(value, f"{path}[{i}]", problems)
+        if text is None:
+            return None
+        if text in values:
+            problems.add(f"{path}[{i}]", f"duplicate value '{text}'")
+            return None
+        values.append(text)
+    return tuple(values)
+
+
+def _metrics(raw: Any, problems: Problems) -> list[Metric]:
+    if not isinstance(raw, list) or not raw or len(raw) > 50:
+        problems.add("metrics", f"must be a list of 1 to 50 metrics, got {describe(raw)}")
+        return []
+    result: list[Metric] = []
+    for i, item in enumerate(raw):
+        metric = _metric(item, f"metrics[{i}]", problems)
+        if metric and any(m.name == metric.name for m in result):
+            problems.add(f"metrics[{i}].name", f"duplicate name '{metric.name}'")
+        elif metric:
+            result.append(metric)
+    if result and not any(m.strategy == "optimize" for m in result):
+        problems.add("metrics", "at least one metric needs strategy: optimize")
+    if sum(m.strategy == "optimize" for m in result) > 2:
+        problems.add("metrics", "at most 2 metrics can have strategy: optimize")
+    return result
+
+
+def _metric(raw: Any, path: str, problems: Problems) -> Metric | None:
+    item = as_mapping(raw, path, problems)
+    if item is None:
+        return None
+    unknown_keys(item, METRIC_KEYS, path, problems)
+    name = as_text(item.get("name"), f"{path}.name", problems)
+    objective = as_choice(item.get("objective", "maximize"), ("maximize", "minimize"),
+                          f"{path}.objective", problems)
+    strategy = as_choice(item.get("strategy", "optimize"), ("optimize", "constraint", "store"),
+                         f"{path}.strategy", problems)
+    threshold = None
+    if item.get("threshold") is not None:
+        threshold = as_number(item["threshold"], f"{path}.threshold", problems)
+        if threshold is None:
+            return None
+    if strategy == "constraint" and threshold is None:
+        problems.add(f"{path}.threshold", "required for strategy: constraint")
+        return None
+    if name is None or objective is None or strategy is None:
+        return None
+    return Metric(name=name, objective=objective, strategy=strategy, threshold=threshold)
+
+
+def _evaluation(top: Mapping[str, Any], problems: Problems, required: bool) -> Evaluation:
+    evaluate, command = top.get("evaluate"), top.get("command")
+    if evaluate is not None and command is not None:
+        problems.add("evaluate", "give either evaluate or command, not both")
+        return Evaluation()
+    if required and evaluate is None and command is None:
+        problems.add("evaluate", "required: a callable ('package.module:function' or "
+                     "'file.py:function'), or give command: 'python run-model.py'")
+    if evaluate is not None and (not isinstance(evaluate, str) or not CALLABLE.match(evaluate)):
+        problems.add("evaluate", f"must look like 'package.module:function' or "
+                     f"'path/file.py:function', got {describe(evaluate)}")
+    if command is not None:
+        as_text(command, "command", problems, max_len=4000)
+    workdir = top.get("workdir", ".")
+    as_text(workdir, "workdir", problems, max_len=4000)
+    timeout = 3600.0
+    if top.get("timeout") is not None:
+        value = as_number(top["timeout"], "timeout", problems)
+        if value is not None and not 0 < value <= 7 * 86400:
+            problems.add("timeout", f"must be between 0 and 604800 seconds, got {value:g}")
+        elif value is not None:
+            timeout = value
+    return Evaluation(evaluate=evaluate if isinstance(evaluate, str) else None,
+                      command=command if isinstance(command, str) else None,
+                      workdir=workdir if isinstance(workdir, str) else ".",
+                      timeout=timeout if math.isfinite(timeout) else 3600.0)
+
+
+def _optimizer(raw: Any, problems: Problems) -> Settings:
+    if raw is None:
+        return Settings()
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    block = as_mapping(raw, "optimizer", problems)
+    if block is None:
+        return Settings()
+    try:
+        return Settings.from_dict(block)
+    except SettingsError as exc:
+        problems.add(f"optimizer.{exc.field}", exc.message)
+        return Settings()

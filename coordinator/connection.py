@@ -1,0 +1,61 @@
+"""Where Redis is: --redis-url, else CELERIAC_REDIS_URL, else the embedded server."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from coordinator.embedded import default_embedded
+from coordinator.errors import RedisUnavailable
+
+ENV_URL = "CELERIAC_REDIS_URL"
+
+
+def resolve_url(explicit: str | None = None) -> str:
+    url = explicit or os.environ.get(ENV_URL)
+    if url:
+        return url
+    return default_embedded().ensure_running()
+
+
+def connect(url: str, retries: int = 40) -> redis.Redis:
+    """A client that rides out a Redis restart: retries with backoff for about half a minute."""
+    tcp = {} if url.startswith("unix://") else {"socket_keepalive": True}
+    try:
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=5, health_check_interval=25,
+            **tcp,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=retries),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+    except ValueError as exc:
+        raise RedisUnavailable(f"invalid Redis URL {url!r}: {exc}") from None
+    return client
+
+
+def check(url: str) -> None:
+    """Fail fast, with a message naming the URL, when Redis cannot be reached at all."""
+    try:
+        connect(url, retries=0).ping()
+    except redis.AuthenticationError as exc:
+        raise RedisUnavailable(f"Redis at {redact(url)} refused the credentials: {exc}") from None
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise RedisUnavailable(f"cannot reach Redis at {redact(url)}: {exc}; start it or fix "
+                               f"--redis-url / {ENV_URL}") from None
+
+
+def broker_url(url: str) -> str:
+    """kombu spells unix sockets `redis+socket://`."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://"):]
+    return url
+
+
+def redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,63 @@
+"""Sends evaluate tasks through Celery and keeps `parallel_bandwidth` suggestions in flight."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from coordinator.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
+from coordinator.service import Experiment, Service
+from coordinator.settings import Timing
+from coordinator.store import Counts
+
+HARD_LIMIT_MARGIN = 60.0  # seconds past the soft limit before Celery kills the pool child
+
+
+class TaskSender:
+    """Publishes evaluate(experiment_id, suggestion_id) by name: no import of the worker."""
+
+    def __init__(self, redis_url: str, queue: str = DEFAULT_QUEUE) -> None:
+        self.app = Celery("celeriac-coordinator", set_as_current=False)
+        self.app.conf.update(celery_settings(redis_url))
+        self.queue = queue
+
+    def send(self, experiment: Experiment, suggestion_id: str) -> None:
+        timeout = experiment.spec.evaluation.timeout
+        self.app.send_task(TASK_NAME, kwargs={"experiment_id": experiment.id,
+                                              "suggestion_id": suggestion_id},
+                           queue=self.queue, soft_time_limit=timeout + 5,
+                           time_limit=timeout + HARD_LIMIT_MARGIN)
+
+    def close(self) -> None:
+        self.app.close()
+
+
+class Dispatcher:
+    def __init__(self, service: Service, sender: TaskSender, timing: Timing) -> None:
+        self.service = service
+        self.sender = sender
+        self.timing = timing
+        self._refilled_at: int | None = None
+
+    def free_slots(self, experiment: Experiment, counts: Counts) -> int:
+        budget = experiment.spec.budget or 0
+        return max(0, min(experiment.spec.parallel_bandwidth - counts.open,
+                          budget - counts.observations - counts.open))
+
+    def fill(self, experiment: Experiment, counts: Counts) -> list[str]:
+        """Creates and sends suggestions for every free slot; the backlog is refreshed first
+        whenever observations arrived, so each one knows every result so far."""
+        slots = self.free_slots(experiment, counts)
+        if slots == 0:
+            return []
+        suggester = self.service.suggester
+        if counts.observations != self._refilled_at or counts.backlog < slots:
+            suggester.refill(experiment.id, experiment.spec, slots)
+            self._refilled_at = counts.observations
+        sent = []
+        for _ in range(slots):
+            taken = suggester.take(experiment.id, experiment.spec,
+                                   claim_ms=self.timing.claim_ms)
+            assert taken.suggestion_id is not None
+            self.sender.send(experiment, taken.suggestion_id)
+            sent.append(taken.suggestion_id)
+        return sent

@@ -1,0 +1,53 @@
+"""One error hierarchy: every error a user can cause says what was wrong and what to do.
+
+The CLI prints `str(error)` on one line and exits non-zero; the HTTP API maps `status` to
+SigOpt's `{"message", "status"}` bodies. Anything that is not a `CeleriacError` is a bug.
+"""
+
+from __future__ import annotations
+
+
+class CeleriacError(Exception):
+    """Base class: the message is complete and meant for a person."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(CeleriacError):
+    """An experiment config is invalid; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str], source: str = "config") -> None:
+        self.problems = problems
+        lines = "\n".join(problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}" if len(problems) > 1
+                         else f"{source}: {problems[0]}")
+
+
+class InvalidInput(CeleriacError):
+    """A request or command argument is malformed."""
+
+
+class NotFound(CeleriacError):
+    status = 404
+
+
+class Conflict(CeleriacError):
+    status = 409
+
+
+class Unauthorized(CeleriacError):
+    status = 401
+
+
+class Forbidden(CeleriacError):
+    status = 403
+
+
+class RedisUnavailable(CeleriacError):
+    """Redis cannot be reached or the embedded server cannot start."""
+
+    status = 503

@@ -1,0 +1,67 @@
+"""The validated description of an experiment, as stored in Redis and shared by every process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from optimizer import Metric, Parameter, Settings, Space
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a worker evaluates a suggestion: a Python callable or a command line."""
+
+    evaluate: str | None = None  # "package.module:function" or "path/to/file.py:function"
+    command: str | None = None  # e.g. "python run-model.py", split with shlex, never a shell
+    workdir: str = "."  # relative to the worker's current directory
+    timeout: float = 3600.0  # seconds per evaluation
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.evaluate or self.command)
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    name: str
+    parameters: tuple[Parameter, ...]
+    metrics: tuple[Metric, ...]
+    budget: int | None = None
+    parallel_bandwidth: int = 1
+    max_attempts: int = 3
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    optimizer: Settings = field(default_factory=Settings)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def space(self) -> Space:
+        return Space(self.parameters)
+
+    @property
+    def optimized_metrics(self) -> tuple[Metric, ...]:
+        return tuple(m for m in self.metrics if m.strategy == "optimize")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["optimizer"] = self.optimizer.to_dict()
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ExperimentSpec:
+        data = json.loads(text)
+        return cls(
+            name=data["name"],
+            parameters=tuple(
+                Parameter(**{**p, "categories": tuple(p.get("categories") or ())})
+                for p in data["parameters"]
+            ),
+            metrics=tuple(Metric(**m) for m in data["metrics"]),
+            budget=data.get("budget"),
+            parallel_bandwidth=data.get("parallel_bandwidth", 1),
+            max_attempts=data.get("max_attempts", 3),
+            evaluation=Evaluation(**data.get("evaluation", {})),
+            optimizer=Settings.from_dict(data.get("optimizer") or {}),
+            metadata=data.get("metadata") or {},
+        )

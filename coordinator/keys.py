@@ -1,0 +1,67 @@
+"""Every Redis key name Celeriac uses, and nothing else.
+
+All keys of one experiment share the hash tag `{exp:<id>}` so that an experiment lives in a
+single Redis Cluster slot and its Lua scripts stay single-slot. Global keys (the id counter and
+the experiment index) are only touched by single commands, never inside a multi-key script.
+"""
+
+from __future__ import annotations
+
+PREFIX = "celeriac:"
+BROKER_PREFIX = PREFIX + "broker:"
+
+IDS = PREFIX + "ids"  # INCR counter: experiment, suggestion and observation ids (digit strings)
+EXPERIMENTS = PREFIX + "experiments"  # ZSET experiment id -> id, the list of experiments
+TOKENS = PREFIX + "tokens"  # HASH sha256(token) -> token record JSON
+
+
+class ExperimentKeys:
+    """Key builders for one experiment."""
+
+    def __init__(self, experiment_id: str) -> None:
+        self.experiment_id = str(experiment_id)
+        self.base = f"{PREFIX}{{exp:{self.experiment_id}}}"
+
+    @property
+    def meta(self) -> str:  # HASH: spec JSON, state, counters
+        return f"{self.base}:meta"
+
+    @property
+    def suggestions(self) -> str:  # ZSET sid -> sid, every non-deleted suggestion
+        return f"{self.base}:suggestions"
+
+    @property
+    def open(self) -> str:  # ZSET sid -> sid, queued or running suggestions
+        return f"{self.base}:open"
+
+    @property
+    def open_points(self) -> str:  # HASH canonical assignments -> sid, for open suggestions
+        return f"{self.base}:open_points"
+
+    @property
+    def leases(self) -> str:  # ZSET sid -> deadline (ms, Redis server clock)
+        return f"{self.base}:leases"
+
+    @property
+    def observations(self) -> str:  # HASH oid -> observation JSON
+        return f"{self.base}:observations"
+
+    @property
+    def backlog(self) -> str:  # LIST of "strategy\tassignments-json", ready to hand out
+        return f"{self.base}:backlog"
+
+    @property
+    def events(self) -> str:  # STREAM of state changes, for progress and the dashboard
+        return f"{self.base}:events"
+
+    @property
+    def refill_lock(self) -> str:  # STRING, short lock around computing suggestions
+        return f"{self.base}:refill_lock"
+
+    def suggestion(self, sid: str) -> str:  # HASH: one suggestion's fields
+        return f"{self.base}:s:{sid}"
+
+    def all_fixed(self) -> list[str]:
+        """Every key of the experiment except the per-suggestion hashes."""
+        return [self.meta, self.suggestions, self.open, self.open_points, self.leases,
+                self.observations, self.backlog, self.events, self.refill_lock]

@@ -1,0 +1,21 @@
+-- delete_suggestion: queued or running -> deleted.
+-- A deleted suggestion is gone from listings; a worker still evaluating it learns so at its
+-- next heartbeat, and its observation is refused.
+--
+-- KEYS[1] suggestion    hash s:<sid>
+-- KEYS[2] suggestions   zset of non-deleted suggestions
+-- KEYS[3] open          zset of open suggestions
+-- KEYS[4] open_points   hash assignments-json -> sid
+-- KEYS[5] leases        zset sid -> deadline ms
+-- KEYS[6] events        stream
+-- ARGV[1] sid
+-- Returns 1 (deleted) | 0 (not open: unknown, closed or already deleted)
+local state = redis.call("HGET", KEYS[1], "state")
+if state ~= "queued" and state ~= "running" then return 0 end
+redis.call("HSET", KEYS[1], "state", "deleted")
+redis.call("ZREM", KEYS[2], ARGV[1])
+redis.call("ZREM", KEYS[3], ARGV[1])
+redis.call("ZREM", KEYS[5], ARGV[1])
+redis.call("HDEL", KEYS[4], redis.call("HGET", KEYS[1], "assignments"))
+redis.call("XADD", KEYS[6], "MAXLEN", "~", 10000, "*", "type", "deleted", "sid", ARGV[1])
+return 1

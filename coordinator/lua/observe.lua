@@ -1,0 +1,35 @@
+-- observe: queued or running -> closed.
+-- Records the one observation a suggestion can ever have. With an epoch (Celery workers) only
+-- the current lease holder may observe, so a zombie's late result is rejected; without one
+-- (the HTTP API, where the client is the worker) any open suggestion may be observed.
+--
+-- KEYS[1] meta          experiment hash (counters)
+-- KEYS[2] suggestion    hash s:<sid>
+-- KEYS[3] leases        zset sid -> deadline ms
+-- KEYS[4] open          zset of open suggestions
+-- KEYS[5] open_points   hash assignments-json -> sid
+-- KEYS[6] observations  hash oid -> observation JSON
+-- KEYS[7] events        stream
+-- ARGV[1] sid
+-- ARGV[2] oid           new observation id (allocated by the caller)
+-- ARGV[3] epoch         "" for any open suggestion, else the claim's epoch
+-- ARGV[4] observation   JSON
+-- ARGV[5] failed        "1" or "0"
+-- Returns {"OK", oid} | {"UNKNOWN"} | {"CLOSED"} | {"DELETED"} | {"STALE"}
+local state = redis.call("HGET", KEYS[2], "state")
+if not state then return {"UNKNOWN"} end
+if state == "closed" then return {"CLOSED"} end
+if state == "deleted" then return {"DELETED"} end
+if ARGV[3] ~= "" and (state ~= "running" or redis.call("HGET", KEYS[2], "epoch") ~= ARGV[3]) then
+  return {"STALE"}
+end
+redis.call("HSET", KEYS[6], ARGV[2], ARGV[4])
+redis.call("HSET", KEYS[2], "state", "closed", "observation", ARGV[2])
+redis.call("ZREM", KEYS[3], ARGV[1])
+redis.call("ZREM", KEYS[4], ARGV[1])
+redis.call("HDEL", KEYS[5], redis.call("HGET", KEYS[2], "assignments"))
+redis.call("HINCRBY", KEYS[1], "observation_count", 1)
+if ARGV[5] == "1" then redis.call("HINCRBY", KEYS[1], "failed_count", 1) end
+redis.call("XADD", KEYS[7], "MAXLEN", "~", 10000, "*", "type", "observed", "sid", ARGV[1],
+  "oid", ARGV[2], "failed", ARGV[5])
+return {"OK", ARGV[2]}

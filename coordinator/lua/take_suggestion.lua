@@ -1,0 +1,59 @@
+-- take_suggestion: create -> queued.
+-- Pops ready suggestions from the experiment's backlog until one is not already open, or
+-- uses the fallback the caller computed on the spot, and creates it as a queued suggestion.
+--
+-- KEYS[1] meta          experiment hash (must exist, state active)
+-- KEYS[2] backlog       list of "strategy<TAB>assignments-json"
+-- KEYS[3] suggestion    hash of the new suggestion (s:<sid>)
+-- KEYS[4] suggestions   zset of every non-deleted suggestion
+-- KEYS[5] open          zset of open suggestions
+-- KEYS[6] open_points   hash assignments-json -> sid of open suggestions
+-- KEYS[7] leases        zset sid -> deadline ms
+-- KEYS[8] events        stream
+-- ARGV[1] sid           the new suggestion id (allocated by the caller with INCR)
+-- ARGV[2] fallback      "strategy<TAB>assignments-json", or "" to use the backlog only
+-- ARGV[3] metadata      JSON object
+-- ARGV[4] claim_ms      dispatched: deadline to be claimed by; "0": not dispatched (API route)
+-- Returns {"OK", assignments-json, strategy}
+--       | {"EMPTY"}         backlog empty and no fallback
+--       | {"DUPLICATE"}     the fallback equals an open suggestion
+--       | {"NO_EXPERIMENT"} unknown or deleted experiment
+if redis.call("HGET", KEYS[1], "state") ~= "active" then
+  return {"NO_EXPERIMENT"}
+end
+local entry = nil
+while true do
+  local item = redis.call("LPOP", KEYS[2])
+  if not item then break end
+  local tab = string.find(item, "\t", 1, true)
+  if redis.call("HEXISTS", KEYS[6], string.sub(item, tab + 1)) == 0 then
+    entry = item
+    break
+  end
+end
+if not entry then
+  if ARGV[2] == "" then return {"EMPTY"} end
+  entry = ARGV[2]
+end
+local tab = string.find(entry, "\t", 1, true)
+local strategy = string.sub(entry, 1, tab - 1)
+local assignments = string.sub(entry, tab + 1)
+if redis.call("HEXISTS", KEYS[6], assignments) == 1 then
+  return {"DUPLICATE"}
+end
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local sid = ARGV[1]
+redis.call("HSET", KEYS[3], "id", sid, "state", "queued", "assignments", assignments,
+  "strategy", strategy, "metadata", ARGV[3], "created", now, "epoch", 0, "attempts", 0,
+  "owner", "")
+redis.call("ZADD", KEYS[4], tonumber(sid), sid)
+redis.call("ZADD", KEYS[5], tonumber(sid), sid)
+redis.call("HSET", KEYS[6], assignments, sid)
+local claim_ms = tonumber(ARGV[4])
+if claim_ms > 0 then
+  redis.call("HSET", KEYS[3], "dispatched", now)
+  redis.call("ZADD", KEYS[7], now + claim_ms, sid)
+end
+redis.call("XADD", KEYS[8], "MAXLEN", "~", 10000, "*", "type", "created", "sid", sid)
+return {"OK", assignments, strategy}

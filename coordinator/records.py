@@ -1,0 +1,86 @@
+"""Suggestions and observations as stored in Redis, and their conversion for the optimizer."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from optimizer import Observation
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    experiment: str
+    state: str  # queued | running | closed | deleted
+    assignments: dict[str, Any]
+    strategy: str = ""
+    created: int = 0  # ms, Redis server clock
+    epoch: int = 0
+    attempts: int = 0
+    owner: str = ""
+    observation: str | None = None
+    claimed: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @classmethod
+    def from_hash(cls, experiment: str, data: dict[str, str]) -> Suggestion:
+        return cls(
+            id=data["id"], experiment=experiment, state=data["state"],
+            assignments=json.loads(data["assignments"]), strategy=data.get("strategy", ""),
+            created=int(data.get("created", 0)), epoch=int(data.get("epoch", 0)),
+            attempts=int(data.get("attempts", 0)), owner=data.get("owner", ""),
+            observation=data.get("observation") or None,
+            claimed=int(data["claimed"]) if data.get("claimed") else None,
+            metadata=json.loads(data.get("metadata") or "{}"),
+        )
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    name: str
+    value: float
+    value_stddev: float | None = None
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    id: str
+    experiment: str
+    suggestion: str | None
+    assignments: dict[str, Any]
+    values: tuple[MetricValue, ...] = ()
+    failed: bool = False
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created: float = 0.0  # epoch seconds
+    duration: float | None = None  # seconds the evaluation took, when a worker made it
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ObservationRecord:
+        data = json.loads(text)
+        data["values"] = tuple(MetricValue(**v) for v in data.get("values", ()))
+        return cls(**data)
+
+    def value_of(self, metric: str) -> float | None:
+        for item in self.values:
+            if item.name == metric:
+                return item.value
+        return None
+
+    def to_optimizer(self) -> Observation:
+        return Observation(
+            assignments=self.assignments,
+            values={v.name: v.value for v in self.values if math.isfinite(v.value)},
+            stddevs={v.name: v.value_stddev for v in self.values if v.value_stddev is not None},
+            failed=self.failed,
+        )

@@ -1,0 +1,147 @@
+"""The service layer: what the CLI, the HTTP API and the workers do to experiments.
+
+Every method takes plain values and raises CeleriacError subclasses; nothing here knows about
+click or HTTP.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from coordinator.errors import Conflict, InvalidInput, NotFound
+from coordinator.experiment import ExperimentSpec
+from coordinator.records import MetricValue, ObservationRecord, Suggestion
+from coordinator.store import Store
+from coordinator.suggester import Suggester
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    spec: ExperimentSpec
+    state: str
+    created: int
+    owner: str
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, str]) -> Experiment:
+        return cls(id=meta["id"], spec=ExperimentSpec.from_json(meta["spec"]),
+                   state=meta.get("state", "active"), created=int(meta.get("created", 0)),
+                   owner=meta.get("owner", ""))
+
+
+class Service:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.suggester = Suggester(store)
+
+    # experiments ---------------------------------------------------------------------------
+
+    def create_experiment(self, spec: ExperimentSpec, owner: str = "") -> Experiment:
+        experiment_id = self.store.create_experiment(spec, owner)
+        return self.experiment(experiment_id)
+
+    def experiment(self, experiment_id: str, *, include_deleted: bool = False) -> Experiment:
+        experiment_id = str(experiment_id).strip()
+        meta = self.store.experiment_meta(experiment_id) if experiment_id.isdigit() else {}
+        if not meta or (meta.get("state") == "deleted" and not include_deleted):
+            raise NotFound(f"experiment {experiment_id!r} not found; `coordinator list` shows "
+                           f"the experiments")
+        return Experiment.from_meta(meta)
+
+    def experiments(self) -> list[Experiment]:
+        found = []
+        for experiment_id in self.store.experiment_ids():
+            meta = self.store.experiment_meta(experiment_id)
+            if meta and meta.get("state") != "deleted":
+                found.append(Experiment.from_meta(meta))
+        return found
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        experiment = self.experiment(experiment_id)
+        for sid in self.store.open_ids(experiment.id):
+            self.store.delete_suggestion(experiment.id, sid)
+        self.store.delete_experiment(experiment.id)
+
+    # suggestions ---------------------------------------------------------------------------
+
+    def create_suggestion(self, experiment_id: str, *, claim_ms: int = 0,
+                          metadata: dict[str, Any] | None = None) -> Suggestion:
+        experiment = self.experiment(experiment_id)
+        taken = self.suggester.take(experiment.id, experiment.spec, claim_ms=claim_ms,
+                                    metadata=metadata)
+        assert taken.suggestion_id is not None
+        suggestion = self.store.suggestion(experiment.id, taken.suggestion_id)
+        assert suggestion is not None
+        return suggestion
+
+    def suggestions(self, experiment_id: str, state: str | None = None) -> list[Suggestion]:
+        experiment = self.experiment(experiment_id)
+        if state not in (None, "open", "closed", "all"):
+            raise InvalidInput(f"state: must be open, closed or all, got {state!r}")
+        ids = (self.store.open_ids(experiment.id) if state == "open"
+               else self.store.suggestion_ids(experiment.id))
+        found = self.store.suggestions(experiment.id, ids)
+        if state == "closed":
+            found = [s for s in found if s.state == "closed"]
+        return found
+
+    def delete_open_suggestions(self, experiment_id: str) -> int:
+        experiment = self.experiment(experiment_id)
+        return sum(self.store.delete_suggestion(experiment.id, sid)
+                   for sid in self.store.open_ids(experiment.id))
+
+    # observations --------------------------------------------------------------------------
+
+    def new_observation(self, experiment: Experiment, suggestion: Suggestion,
+                        values: Mapping[str, tuple[float, float | None]], *, failed: bool = False,
+                        reason: str = "", metadata: dict[str, Any] | None = None,
+                        duration: float | None = None) -> ObservationRecord:
+        """Builds (does not store) an observation; bad metric values make it a failed one."""
+        if not failed:
+            problem = metric_problem(experiment.spec, values)
+            if problem:
+                failed, reason = True, problem
+        return ObservationRecord(
+            id=self.store.allocate_ids()[0], experiment=experiment.id,
+            suggestion=suggestion.id, assignments=suggestion.assignments,
+            values=() if failed else tuple(MetricValue(n, float(v), None if s is None else
+                                                       float(s)) for n, (v, s) in values.items()),
+            failed=failed, reason=reason[:2000], metadata=dict(metadata or {}),
+            created=round(time.time(), 3), duration=duration)
+
+    def observe(self, observation: ObservationRecord, epoch: int | None = None) -> str:
+        """Stores it if the suggestion is still open (and the epoch current); returns the status."""
+        status = self.store.observe(observation, epoch)
+        if status == "CLOSED" and epoch is None:
+            raise Conflict(f"suggestion {observation.suggestion} already has an observation")
+        if status in ("UNKNOWN", "DELETED") and epoch is None:
+            raise NotFound(f"suggestion {observation.suggestion} not found or deleted")
+        return status
+
+    def observations(self, experiment_id: str) -> list[ObservationRecord]:
+        return self.store.observations(self.experiment(experiment_id).id)
+
+
+def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float | None]]
+                   ) -> str | None:
+    """Why a set of reported metric values cannot be recorded as a success, or None."""
+    expected = [m.name for m in spec.metrics]
+    missing = [n for n in expected if n not in values]
+    if missing:
+        return f"metric {missing[0]!r} missing from the result (expected {', '.join(expected)})"
+    extra = sorted(set(values) - set(expected))
+    if extra:
+        return f"unknown metric {extra[0]!r} in the result (expected {', '.join(expected)})"
+    for name, (value, stddev) in values.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or \
+                not math.isfinite(value):
+            return f"metric {name!r} is {value!r}, not a finite number"
+        if stddev is not None and (not isinstance(stddev, int | float) or
+                                   not math.isfinite(stddev) or stddev < 0):
+            return f"metric {name!r} has value_stddev {stddev!r}; give a finite number >= 0"
+    return None

@@ -1,0 +1,234 @@
+"""The store: one Python method per Lua script, plus the plain reads.
+
+This is the only module that talks to Redis about experiments; every state change of a
+suggestion is one atomic script from `coordinator/lua/`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from coordinator import keys, scripts
+from coordinator.experiment import ExperimentSpec
+from coordinator.records import ObservationRecord, Suggestion
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Result of take_suggestion: status OK with the new suggestion, or EMPTY/DUPLICATE/..."""
+
+    status: str
+    suggestion_id: str | None = None
+    assignments: dict[str, Any] | None = None
+    strategy: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    status: str  # OK | UNKNOWN | CLOSED | DELETED | BUSY
+    epoch: int = 0
+    attempts: int = 0
+    assignments: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    observations: int
+    failed: int
+    open: int
+    backlog: int
+
+
+class Store:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._scripts = {name: client.register_script(scripts.source(name))
+                         for name in scripts.TRANSITIONS}
+
+    def _run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+        return self._scripts[name](keys=list(keys_), args=list(args))
+
+    # ids and experiments -------------------------------------------------------------------
+
+    def allocate_ids(self, count: int = 1) -> list[str]:
+        """Ids unique across every process and machine sharing this Redis (digit strings)."""
+        last = int(self.redis.incrby(keys.IDS, count))
+        return [str(i) for i in range(last - count + 1, last + 1)]
+
+    def create_experiment(self, spec: ExperimentSpec, owner: str = "") -> str:
+        experiment_id = self.allocate_ids()[0]
+        k = keys.ExperimentKeys(experiment_id)
+        self.redis.hset(k.meta, mapping={
+            "id": experiment_id, "spec": spec.to_json(), "state": "active",
+            "created": int(time.time()), "owner": owner,
+            "observation_count": 0, "failed_count": 0,
+        })
+        self.redis.zadd(keys.EXPERIMENTS, {experiment_id: int(experiment_id)})
+        return experiment_id
+
+    def experiment_meta(self, experiment_id: str) -> dict[str, str]:
+        return self.redis.hgetall(keys.ExperimentKeys(experiment_id).meta)
+
+    def set_meta(self, experiment_id: str, **fields: Any) -> None:
+        self.redis.hset(keys.ExperimentKeys(experiment_id).meta, mapping=fields)
+
+    def experiment_ids(self) -> list[str]:
+        return list(self.redis.zrange(keys.EXPERIMENTS, 0, -1))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Marks it deleted (no more suggestions) and drops its ready backlog."""
+        k = keys.ExperimentKeys(experiment_id)
+        self.redis.hset(k.meta, "state", "deleted")
+        self.redis.delete(k.backlog)
+
+    def counts(self, experiment_id: str) -> Counts:
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(k.meta, "observation_count", "failed_count")
+        pipe.zcard(k.open)
+        pipe.llen(k.backlog)
+        (observed, failed), open_count, backlog = pipe.execute()
+        return Counts(int(observed or 0), int(failed or 0), int(open_count), int(backlog))
+
+    # suggestion transitions -----------------------------------------------------------------
+
+    def take_suggestion(self, experiment_id: str, suggestion_id: str, fallback: str = "",
+                        metadata: dict[str, Any] | None = None, claim_ms: int = 0) -> Taken:
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("take_suggestion",
+                           [k.meta, k.backlog, k.suggestion(suggestion_id), k.suggestions,
+                            k.open, k.open_points, k.leases, k.events],
+                           [suggestion_id, fallback, json.dumps(metadata or {}), claim_ms])
+        if result[0] != "OK":
+            return Taken(result[0])
+        return Taken("OK", suggestion_id, json.loads(result[1]), result[2])
+
+    def claim(self, experiment_id: str, suggestion_id: str, owner: str, ttl_ms: int) -> Claim:
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("claim", [k.suggestion(suggestion_id), k.leases, k.events],
+                           [suggestion_id, owner, ttl_ms])
+        if result[0] != "OK":
+            return Claim(result[0])
+        return Claim("OK", int(result[1]), int(result[2]), json.loads(result[3]))
+
+    def heartbeat(self, experiment_id: str, suggestion_id: str, epoch: int, ttl_ms: int) -> bool:
+        k = keys.ExperimentKeys(experiment_id)
+        return bool(self._run("heartbeat", [k.suggestion(suggestion_id), k.leases],
+                              [suggestion_id, epoch, ttl_ms]))
+
+    def observe(self, observation: ObservationRecord, epoch: int | None = None) -> str:
+        """Returns OK, or UNKNOWN / CLOSED / DELETED / STALE when the observation is refused."""
+        assert observation.suggestion is not None
+        k = keys.ExperimentKeys(observation.experiment)
+        sid = observation.suggestion
+        result = self._run("observe",
+                           [k.meta, k.suggestion(sid), k.leases, k.open, k.open_points,
+                            k.observations, k.events],
+                           [sid, observation.id, "" if epoch is None else epoch,
+                            observation.to_json(), int(observation.failed)])
+        return str(result[0])
+
+    def sweep_one(self, experiment_id: str, suggestion_id: str, failure: ObservationRecord,
+                  max_attempts: int, claim_ms: int) -> str:
+        """Returns REQUEUED, REDISPATCH, FAILED or SKIP."""
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("sweep",
+                           [k.meta, k.suggestion(suggestion_id), k.leases, k.open, k.open_points,
+                            k.observations, k.events],
+                           [suggestion_id, failure.id, max_attempts, claim_ms, failure.to_json()])
+        return str(result[0])
+
+    def release(self, experiment_id: str, suggestion_id: str, epoch: int) -> bool:
+        k = keys.ExperimentKeys(experiment_id)
+        return bool(self._run("release", [k.suggestion(suggestion_id), k.leases, k.events],
+                              [suggestion_id, epoch]))
+
+    def delete_suggestion(self, experiment_id: str, suggestion_id: str) -> bool:
+        k = keys.ExperimentKeys(experiment_id)
+        return bool(self._run("delete_suggestion",
+                              [k.suggestion(suggestion_id), k.suggestions, k.open,
+                               k.open_points, k.leases, k.events], [suggestion_id]))
+
+    # reads ---------------------------------------------------------------------------------
+
+    def suggestion(self, experiment_id: str, suggestion_id: str) -> Suggestion | None:
+        data = self.redis.hgetall(keys.ExperimentKeys(experiment_id).suggestion(suggestion_id))
+        return Suggestion.from_hash(experiment_id, data) if data else None
+
+    def suggestions(self, experiment_id: str, suggestion_ids: Iterable[str]) -> list[Suggestion]:
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in suggestion_ids:
+            pipe.hgetall(k.suggestion(sid))
+        return [Suggestion.from_hash(experiment_id, d) for d in pipe.execute() if d]
+
+    def open_ids(self, experiment_id: str) -> list[str]:
+        return list(self.redis.zrange(keys.ExperimentKeys(experiment_id).open, 0, -1))
+
+    def suggestion_ids(self, experiment_id: str) -> list[str]:
+        return list(self.redis.zrange(keys.ExperimentKeys(experiment_id).suggestions, 0, -1))
+
+    def observations(self, experiment_id: str) -> list[ObservationRecord]:
+        raw = self.redis.hgetall(keys.ExperimentKeys(experiment_id).observations)
+        records = [ObservationRecord.from_json(text) for text in raw.values()]
+        return sorted(records, key=lambda o: int(o.id))
+
+    def observation(self, experiment_id: str, observation_id: str) -> ObservationRecord | None:
+        text = self.redis.hget(keys.ExperimentKeys(experiment_id).observations, observation_id)
+        return ObservationRecord.from_json(text) if text else None
+
+    def expired_leases(self, experiment_id: str, limit: int = 1000) -> list[str]:
+        """Candidates for the sweeper; the sweep script re-checks each one atomically."""
+        seconds, micros = self.redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        return list(self.redis.zrangebyscore(keys.ExperimentKeys(experiment_id).leases,
+                                             "-inf", now_ms, start=0, num=limit))
+
+    def lease_deadlines(self, experiment_id: str) -> dict[str, float]:
+        return dict(self.redis.zrange(keys.ExperimentKeys(experiment_id).leases, 0, -1,
+                                      withscores=True))
+
+    def server_time_ms(self) -> int:
+        seconds, micros = self.redis.time()
+        return int(seconds * 1000 + micros // 1000)
+
+    # backlog -------------------------------------------------------------------------------
+
+    def replace_backlog(self, experiment_id: str, entries: Sequence[str]) -> None:
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(k.backlog)
+        if entries:
+            pipe.rpush(k.backlog, *entries)
+        pipe.execute()
+
+    def backlog_entries(self, experiment_id: str) -> list[str]:
+        return list(self.redis.lrange(keys.ExperimentKeys(experiment_id).backlog, 0, -1))
+
+    def acquire_refill_lock(self, experiment_id: str, token: str, ttl_ms: int) -> bool:
+        k = keys.ExperimentKeys(experiment_id)
+        return bool(self.redis.set(k.refill_lock, token, nx=True, px=ttl_ms))
+
+    def release_refill_lock(self, experiment_id: str, token: str) -> None:
+        k = keys.ExperimentKeys(experiment_id)
+        if self.redis.get(k.refill_lock) == token:
+            self.redis.delete(k.refill_lock)
+
+    # events --------------------------------------------------------------------------------
+
+    def last_event_id(self, experiment_id: str) -> str:
+        entries = self.redis.xrevrange(keys.ExperimentKeys(experiment_id).events, count=1)
+        return entries[0][0] if entries else "0-0"
+
+    def wait_for_events(self, experiment_id: str, after: str, timeout_ms: int
+                        ) -> list[tuple[str, dict[str, str]]]:
+        """Blocks until something happens to the experiment, or the timeout."""
+        k = keys.ExperimentKeys(experiment_id)
+        result = self.redis.xread({k.events: after}, block=timeout_ms, count=1000)
+        return result[0][1] if result else []

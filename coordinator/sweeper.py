@@ -1,0 +1,57 @@
+"""The sweeper: open suggestions whose lease ran out, or whose task was never claimed, are sent
+again; after max_attempts they are closed as failed observations.
+
+All decisions are made inside sweep.lua against the Redis server clock, so any number of
+sweepers (inside `coordinator run`, or `coordinator sweep`) can run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from coordinator.service import Experiment, Service
+from coordinator.settings import Timing
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, str], None]
+
+
+@dataclass
+class SweepResult:
+    requeued: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class Sweeper:
+    def __init__(self, service: Service, send: Send, timing: Timing) -> None:
+        self.service = service
+        self.send = send
+        self.timing = timing
+
+    def sweep(self, experiment: Experiment) -> SweepResult:
+        result = SweepResult()
+        store = self.service.store
+        for sid in store.expired_leases(experiment.id):
+            suggestion = store.suggestion(experiment.id, sid)
+            if suggestion is None:
+                continue
+            reason = (f"lease expired {suggestion.attempts} time(s) (worker "
+                      f"{suggestion.owner or 'unknown'} died or hung); gave up after "
+                      f"max_attempts={experiment.spec.max_attempts}")
+            failure = self.service.new_observation(experiment, suggestion, {}, failed=True,
+                                                   reason=reason)
+            outcome = store.sweep_one(experiment.id, sid, failure,
+                                      experiment.spec.max_attempts, self.timing.claim_ms)
+            if outcome in ("REQUEUED", "REDISPATCH"):
+                (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
+                log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
+                         outcome.lower())
+                self.send(experiment.id, sid)
+            elif outcome == "FAILED":
+                result.failed.append(sid)
+                log.warning("suggestion %s of experiment %s: %s", sid, experiment.id, reason)
+        return result

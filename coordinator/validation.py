@@ -1,0 +1,112 @@
+"""Small checks that collect every problem with its field path instead of stopping at the first."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class Problems:
+    """Accumulates `path: what is wrong and what to do` lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.lines.append(f"{path}: {message}" if path else message)
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unknown_keys(raw: Mapping[str, Any], allowed: Iterable[str], path: str, problems: Problems
+                 ) -> None:
+    allowed = list(allowed)
+    for key in raw:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+        problems.add(f"{path}{key}" if not path else f"{path}.{key}", f"unknown key{hint}")
+
+
+def as_mapping(value: Any, path: str, problems: Problems) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping):
+        return value
+    problems.add(path, f"must be a mapping of keys to values, got {describe(value)}")
+    return None
+
+
+def as_text(value: Any, path: str, problems: Problems, *, max_len: int = 100) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.add(path, f"must be a non-empty string, got {describe(value)}")
+        return None
+    if len(value) > max_len:
+        problems.add(path, f"must be at most {max_len} characters, got {len(value)}")
+        return None
+    if any(ord(c) < 32 for c in value):
+        problems.add(path, "must not contain control characters")
+        return None
+    return value
+
+
+def as_number(value: Any, path: str, problems: Problems) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.add(path, f"must be a number, got {describe(value)}")
+        return None
+    if not math.isfinite(value):
+        problems.add(path, f"must be a finite number, got {value}")
+        return None
+    return float(value)
+
+
+def as_int(value: Any, path: str, problems: Problems, *, low: int, high: int) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(path, f"must be a whole number, got {describe(value)}")
+        return None
+    if not low <= value <= high:
+        problems.add(path, f"must be between {low} and {high}, got {value}")
+        return None
+    return value
+
+
+def as_choice(value: Any, choices: tuple[str, ...], path: str, problems: Problems) -> str | None:
+    if value in choices:
+        return str(value)
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    problems.add(path, f"must be one of {', '.join(choices)}, got {describe(value)}{hint}")
+    return None
+
+
+def flat_metadata(value: Any, path: str, problems: Problems) -> dict[str, Any]:
+    """SigOpt's metadata rule: a flat object, 100 keys, short keys, short strings or numbers."""
+    raw = as_mapping(value, path, problems)
+    if raw is None:
+        return {}
+    if len(raw) > 100:
+        problems.add(path, f"at most 100 keys allowed, got {len(raw)}")
+        return {}
+    clean: dict[str, Any] = {}
+    for key, item in raw.items():
+        if not isinstance(key, str) or not 0 < len(key) <= 100:
+            problems.add(path, f"key {describe(key)} must be a string of 1 to 100 characters")
+        elif isinstance(item, str) and len(item) > 500:
+            problems.add(f"{path}.{key}", "strings are limited to 500 characters")
+        elif isinstance(item, bool) or not (item is None or isinstance(item, str | int | float)):
+            problems.add(f"{path}.{key}", f"must be a string, a number or null, got "
+                         f"{describe(item)}")
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.add(f"{path}.{key}", "must be a finite number")
+        else:
+            clean[key] = item
+    return clean

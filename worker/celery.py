@@ -1,0 +1,11 @@
+"""The Celery app. Redis comes from CELERIAC_REDIS_URL, else the embedded local server."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from coordinator.celery_config import celery_settings
+from coordinator.connection import resolve_url
+
+app = Celery("celeriac", include=["worker.tasks"])
+app.conf.update(celery_settings(resolve_url()))

@@ -1,0 +1,199 @@
+"""Runs the user's metric, a Python callable or a command, and reads back its metric values.
+
+Anything the user's code does wrong (raises, exits non-zero, hangs past the timeout, prints
+garbage) becomes an EvaluationFailed with a reason a person can act on; the worker stays up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import math
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from coordinator.experiment import ExperimentSpec
+from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
+
+Values = dict[str, tuple[float, float | None]]
+
+
+class EvaluationFailed(Exception):
+    """The metric could not be evaluated; str() is the reason stored with the observation."""
+
+
+def evaluate(spec: ExperimentSpec, assignments: dict[str, Any], *,
+             cancel: threading.Event | None = None, env: Mapping[str, str] | None = None
+             ) -> Values:
+    evaluation = spec.evaluation
+    if evaluation.command:
+        return run_command(spec, assignments, cancel=cancel, env=env)
+    if evaluation.evaluate:
+        function = load_callable(evaluation.evaluate, evaluation.workdir)
+        return parse_result(function(dict(assignments)), spec)
+    raise EvaluationFailed(f"experiment {spec.name!r} has no evaluate or command to run")
+
+
+def load_callable(target: str, workdir: str) -> Callable[[dict[str, Any]], Any]:
+    """`package.module:function` (importable from workdir) or `path/file.py:function`."""
+    module_name, _, function_name = target.rpartition(":")
+    base = Path(workdir).expanduser().resolve()
+    try:
+        if module_name.endswith(".py"):
+            path = (base / module_name).resolve()
+            spec = importlib.util.spec_from_file_location(f"celeriac_user_{path.stem}", path)
+            if spec is None or spec.loader is None or not path.exists():
+                raise EvaluationFailed(f"evaluate: file {path} not found on this worker")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            if str(base) not in sys.path:
+                sys.path.insert(0, str(base))
+            module = importlib.import_module(module_name)
+    except EvaluationFailed:
+        raise
+    except Exception as exc:
+        raise EvaluationFailed(f"evaluate: cannot import {module_name!r} from {base}: "
+                               f"{type(exc).__name__}: {exc}") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise EvaluationFailed(f"evaluate: {module_name!r} has no function {function_name!r}")
+    return function
+
+
+def parse_result(result: Any, spec: ExperimentSpec) -> Values:
+    """A number, (value, stddev), or {metric: number | (value, stddev) | {value, value_stddev}}."""
+    if isinstance(result, Mapping):
+        return {str(name): _metric_value(name, value) for name, value in result.items()}
+    if len(spec.metrics) != 1:
+        names = ", ".join(m.name for m in spec.metrics)
+        raise EvaluationFailed(f"returned {_short(result)}; this experiment has metrics {names}: "
+                               f"return a dict of metric name to value")
+    return {spec.metrics[0].name: _metric_value(spec.metrics[0].name, result)}
+
+
+def _metric_value(name: Any, value: Any) -> tuple[float, float | None]:
+    stddev = None
+    if isinstance(value, Mapping) and "value" in value:
+        value, stddev = value["value"], value.get("value_stddev")
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        value, stddev = value
+    number = _as_float(value)
+    if number is None or not math.isfinite(number):
+        raise EvaluationFailed(f"metric {name!r} is {_short(value)}, not a finite number")
+    spread = None if stddev is None else _as_float(stddev)
+    if stddev is not None and (spread is None or not math.isfinite(spread) or spread < 0):
+        raise EvaluationFailed(f"metric {name!r} has value_stddev {_short(stddev)}; "
+                               f"give a finite number >= 0")
+    return number, spread
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def command_argv(command: str, assignments: Mapping[str, Any]) -> list[str]:
+    """Never a shell: each assignment is one argv element, whatever characters it holds.
+
+    A leading `python` means the worker's own interpreter, so a venv need not be activated.
+    """
+    argv = shlex.split(command)
+    if argv and argv[0] in ("python", "python3"):
+        argv[0] = sys.executable  # the worker's own interpreter, with the user's packages
+    for name, value in assignments.items():
+        argv += [f"--{name}", str(value)]
+    return argv
+
+
+def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
+                cancel: threading.Event | None = None, env: Mapping[str, str] | None = None
+                ) -> Values:
+    evaluation = spec.evaluation
+    assert evaluation.command is not None
+    with tempfile.TemporaryDirectory(prefix="celeriac-") as scratch:
+        metrics_file = Path(scratch) / "metrics.jsonl"
+        child_env = {**os.environ, **(env or {}), ASSIGNMENTS_ENV: json.dumps(assignments),
+                     METRICS_FILE_ENV: str(metrics_file)}
+        try:
+            process = subprocess.Popen(
+                command_argv(evaluation.command, assignments), cwd=evaluation.workdir,
+                env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                errors="replace", start_new_session=True)
+        except OSError as exc:
+            raise EvaluationFailed(f"command {evaluation.command!r} could not start in "
+                                   f"{evaluation.workdir!r}: {exc.strerror}") from None
+        stdout, stderr = _wait(process, evaluation.timeout, cancel)
+        if process.returncode != 0:
+            tail = " | ".join(stderr.strip().splitlines()[-3:])[-500:]
+            raise EvaluationFailed(f"command exited with status {process.returncode}"
+                                   + (f": {tail}" if tail else ""))
+        return _read_metrics(metrics_file, stdout, spec)
+
+
+def _wait(process: subprocess.Popen[str], timeout: float, cancel: threading.Event | None
+          ) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return process.communicate(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
+            _kill_group(process)
+            process.communicate()
+            why = "lost its lease" if cancel is not None and cancel.is_set() else \
+                f"ran past its timeout of {timeout:g} s"
+            raise EvaluationFailed(f"command {why} and was stopped")
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Values:
+    if metrics_file.exists() and metrics_file.stat().st_size:
+        values: Values = {}
+        for line in metrics_file.read_text(errors="replace").splitlines():
+            if line.strip():
+                item = _json_line(line)
+                if not isinstance(item, dict) or "name" not in item:
+                    raise EvaluationFailed(f"metrics file line {_short(line)} is not "
+                                           f'{{"name": ..., "value": ...}}')
+                values[str(item["name"])] = _metric_value(item["name"], item)
+        return values
+    for line in reversed(stdout.strip().splitlines()):
+        item = _json_line(line)
+        if isinstance(item, dict):
+            return parse_result(item, spec)
+    raise EvaluationFailed("command reported no metrics: call worker.script.log_metric, or "
+                           "print a JSON object such as {\"accuracy\": 0.93} as the last line")
+
+
+def _json_line(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None

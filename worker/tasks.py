@@ -1,0 +1,87 @@
+"""The one task: claim the suggestion, keep its lease alive, evaluate, record the observation.
+
+Safety comes from the claim and the fenced observation (a duplicated or redelivered message is
+refused at the claim; a late result from a worker that lost its lease is refused at observe);
+liveness from the coordinator's sweeper. So the task can simply be acked whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import traceback
+from functools import cache
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from coordinator.celery_config import TASK_NAME
+from coordinator.connection import connect, resolve_url
+from coordinator.errors import CeleriacError
+from coordinator.records import Suggestion
+from coordinator.service import Service
+from coordinator.settings import Timing
+from coordinator.store import Store
+from worker.celery import app
+from worker.evaluation import EvaluationFailed, Values, evaluate
+from worker.lease import Lease
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _service() -> Service:
+    return Service(Store(connect(resolve_url())))
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
+def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any]:
+    service, timing = _service(), Timing.from_env()
+    try:
+        experiment = service.experiment(experiment_id)
+    except CeleriacError as exc:
+        log.warning("suggestion %s: %s", suggestion_id, exc)
+        return {"status": "NO_EXPERIMENT"}
+    claim = service.store.claim(experiment.id, suggestion_id, _owner(), timing.lease_ttl_ms)
+    if claim.status != "OK":
+        log.info("suggestion %s of experiment %s not claimed: %s", suggestion_id,
+                 experiment.id, claim.status)
+        return {"status": claim.status}
+    assert claim.assignments is not None
+    suggestion = Suggestion(id=suggestion_id, experiment=experiment.id, state="running",
+                            assignments=claim.assignments, epoch=claim.epoch,
+                            attempts=claim.attempts)
+    started = time.monotonic()
+    with Lease(service.store, experiment.id, suggestion_id, claim.epoch, timing) as lease:
+        values, reason = _run(experiment.spec, suggestion, lease)
+    observation = service.new_observation(
+        experiment, suggestion, values, failed=bool(reason), reason=reason,
+        metadata={"hostname": socket.gethostname(), "worker": _owner(),
+                  "attempt": claim.attempts},
+        duration=round(time.monotonic() - started, 3))
+    status = service.observe(observation, epoch=claim.epoch)
+    if status != "OK":
+        log.warning("late result for suggestion %s refused (%s): it was re-run elsewhere or "
+                    "deleted", suggestion_id, status)
+    return {"status": status, "observation": observation.id}
+
+
+def _run(spec: Any, suggestion: Suggestion, lease: Lease) -> tuple[Values, str]:
+    """The user's metric; any failure of theirs becomes a reason, never a crashed worker."""
+    env = {"CELERIAC_EXPERIMENT_ID": suggestion.experiment,
+           "CELERIAC_SUGGESTION_ID": suggestion.id}
+    try:
+        return evaluate(spec, suggestion.assignments, cancel=lease.lost, env=env), ""
+    except EvaluationFailed as exc:
+        return {}, str(exc)
+    except SoftTimeLimitExceeded:
+        return {}, f"evaluation ran past its timeout of {spec.evaluation.timeout:g} s"
+    except (Exception, SystemExit) as exc:
+        frames = traceback.format_exception(exc)[-4:]
+        return {}, f"{type(exc).__name__}: {exc} | " + "".join(frames).strip()[-1500:]
