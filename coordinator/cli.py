@@ -13,6 +13,7 @@ import click
 import redis
 
 from coordinator import reporting
+from coordinator.cli_api import register as register_api_commands
 from coordinator.config import load_config_file
 from coordinator.connection import ENV_URL, check, connect, redact, resolve_url
 from coordinator.embedded import data_home, default_embedded
@@ -276,6 +277,9 @@ def redis_stop() -> None:
 def redis_url(obj: Context) -> None:
     """Print the Redis URL commands and workers use (starting the embedded server if needed)."""
     click.echo(redact(resolve_url(obj._explicit)))
+
+
+register_api_commands(cli)
 
 
 def main() -> None:
