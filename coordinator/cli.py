@@ -47,7 +47,8 @@ pass_context = click.make_pass_decorator(Context)
 @click.pass_context
 def cli(ctx: click.Context, redis_url: str | None) -> None:
     """Celeriac: hyperparameter optimization on Celery and Redis."""
-    ctx.obj = Context(redis_url)
+    if ctx.obj is None:  # tests may pass a ready Context
+        ctx.obj = Context(redis_url)
 
 
 @cli.command()

@@ -13,6 +13,8 @@ BROKER_PREFIX = PREFIX + "broker:"
 IDS = PREFIX + "ids"  # INCR counter: experiment, suggestion and observation ids (digit strings)
 EXPERIMENTS = PREFIX + "experiments"  # ZSET experiment id -> id, the list of experiments
 TOKENS = PREFIX + "tokens"  # HASH sha256(token) -> token record JSON
+PROJECTS = PREFIX + "projects"  # HASH "<client>/<project>" -> project record JSON (HTTP API)
+RUN_EXPERIMENT = PREFIX + "run_experiment"  # HASH training run id -> experiment id (HTTP API)
 
 
 class ExperimentKeys:
@@ -58,10 +60,18 @@ class ExperimentKeys:
     def refill_lock(self) -> str:  # STRING, short lock around computing suggestions
         return f"{self.base}:refill_lock"
 
+    @property
+    def runs(self) -> str:  # HASH run id -> training run JSON (AI experiments, HTTP API)
+        return f"{self.base}:runs"
+
+    @property
+    def no_backlog(self) -> str:  # LIST never written: take_suggestion for manual assignments
+        return f"{self.base}:no_backlog"
+
     def suggestion(self, sid: str) -> str:  # HASH: one suggestion's fields
         return f"{self.base}:s:{sid}"
 
     def all_fixed(self) -> list[str]:
         """Every key of the experiment except the per-suggestion hashes."""
         return [self.meta, self.suggestions, self.open, self.open_points, self.leases,
-                self.observations, self.backlog, self.events, self.refill_lock]
+                self.observations, self.backlog, self.events, self.refill_lock, self.runs]

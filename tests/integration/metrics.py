@@ -1,0 +1,39 @@
+"""Metrics the integration tests evaluate; importable by workers as tests.integration.metrics."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+
+
+def quadratic(assignments: dict) -> float:
+    """A smooth bowl with its maximum 0 at x=0.3, y=-1."""
+    time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "0.05")))
+    return -((assignments["x"] - 0.3) ** 2) - (assignments["y"] + 1) ** 2
+
+
+def slow(assignments: dict) -> float:
+    time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "2")))
+    return -abs(assignments["x"])
+
+
+def flaky(assignments: dict) -> object:
+    """Fails in different ways in different regions of x: raise, NaN, garbage, hang."""
+    x = assignments["x"]
+    if x < -0.6:
+        raise ValueError("model diverged")
+    if x < -0.2:
+        return math.nan
+    if x < 0.2:
+        return "not a number"
+    if x < 0.6:
+        time.sleep(30)  # past the 1 s timeout of the flaky config
+    return x
+
+
+def poison(assignments: dict) -> float:
+    """Kills its own process every time: the poison-suggestion case."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0.0
