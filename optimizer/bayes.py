@@ -1,14 +1,25 @@
-"""Bayesian optimization strategy (initial design for now; the model comes next)."""
+"""Bayesian optimization: initial design, then GP models and a believer-style batch loop.
+
+Pending points (open suggestions) and points already chosen in this batch are added to
+every model at their predicted mean (kriging believer) or at the worst observed value
+(constant liar), so that the batch spreads out instead of piling onto one optimum.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer import design
-from optimizer.metrics import Metric
+from optimizer import design, search
+from optimizer.acquisition import Acquisition, Feasibility, Objective
+from optimizer.gp import GaussianProcess
+from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
+from optimizer.models import Target, fit_model, scalarize, subsample, warp
 from optimizer.settings import Settings
+
+CENTRES = 5
 
 
 def initial_points(dimension: int, bandwidth: int) -> int:
@@ -17,7 +28,137 @@ def initial_points(dimension: int, bandwidth: int) -> int:
     return -(-base // bandwidth) * bandwidth
 
 
-def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwidth: int,
-                  rng: np.random.Generator, batch) -> None:  # type: ignore[no-untyped-def]
-    existing = history.cube()
-    batch.offer(design.maximin_fill(history.space, rng, existing, 2 * batch.k), "sobol")
+@dataclass
+class Problem:
+    """The modelled slice of history, in feature space."""
+
+    space: object
+    cube: np.ndarray  # valued observations, design cube
+    features: np.ndarray  # the same, in feature space
+    goals: np.ndarray  # (n, goals) larger is better
+    stddevs: np.ndarray | None
+    feasible: np.ndarray  # bool per valued observation
+    constraint_values: list[tuple[np.ndarray, float]]  # (values, threshold), larger is better
+    failure_features: np.ndarray  # every usable observation, for the failure model
+    succeeded: np.ndarray
+    pending: np.ndarray  # features of pending points
+
+
+def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwidth: int,  # type: ignore[no-untyped-def]
+                  rng: np.random.Generator, batch) -> None:
+    space = history.space
+    n_init = settings.initial_points or initial_points(space.dimension, bandwidth)
+    valued = [o for o in history.observations if has_values(metrics, o)]
+    started = len(history.observations) + len(history.pending)
+    if not optimized(metrics) or started < n_init or len(valued) < 2:
+        existing = np.vstack([history.cube(), batch.cube()])
+        batch.offer(design.maximin_fill(space, rng, existing, 2 * batch.k), "sobol")
+        return
+    problem = _build_problem(history, metrics, settings, rng)
+    _batch_loop(problem, metrics, settings, rng, batch)
+
+
+def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]
+    space, goals = history.space, optimized(metrics)
+    usable = history.observations
+    valued = [o for o in usable if has_values(metrics, o)]
+    raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
+    keep = subsample(scalarize(raw, np.ones(len(goals)) / len(goals)), settings.max_history, rng)
+    valued = [valued[i] for i in keep]
+    raw = raw[keep]
+    sds = np.array([float(o.stddevs.get(goals[0].name, np.nan)) for o in valued])
+    cons = [
+        (np.array([m.sign * float(o.values[m.name]) for o in valued]), m.sign * float(m.threshold))
+        for m in constraints(metrics)
+    ]
+    failed_keep = subsample(np.zeros(len(usable)), settings.max_history, rng)
+    usable = [usable[i] for i in failed_keep]
+    ok = np.array([has_values(metrics, o) for o in usable])
+    cube = space.encode([o.assignments for o in valued])
+    return Problem(
+        space=space,
+        cube=cube,
+        features=space.features(cube),
+        goals=raw,
+        stddevs=sds if len(goals) == 1 and np.isfinite(sds).any() else None,
+        feasible=np.array([is_feasible(metrics, o) for o in valued]),
+        constraint_values=cons,
+        failure_features=space.features_of([o.assignments for o in usable]),
+        succeeded=ok,
+        pending=space.features_of(history.pending),
+    )
+
+
+def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> None:  # type: ignore[no-untyped-def]
+    """One proposal at a time; each is added to the models before the next is chosen."""
+    feasibility = _feasibility_models(problem, rng)
+    goals = problem.goals.shape[1]
+    objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
+    chosen: list[np.ndarray] = []
+    while not batch.full:
+        if goals > 1:
+            weights = rng.dirichlet(np.ones(goals))
+            objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
+        extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
+        acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
+        centres = _centres(problem, objective[1])  # type: ignore[index]
+        rows = search.maximize(problem.space, acq, rng, centres, settings.candidates)
+        accepted = batch.offer(rows, "bayes", limit=1)
+        if not accepted:
+            return
+        chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
+
+
+def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianProcess, np.ndarray]:  # type: ignore[no-untyped-def]
+    """GP on the (warped, standardized) objective; noise only when stddevs were reported."""
+    if problem.stddevs is None:
+        target = Target.standardize(warp(raw))
+    else:
+        target = Target.standardize(raw, problem.stddevs)
+    return fit_model(problem.features, target, rng), target.y
+
+
+def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, float]]:  # type: ignore[no-untyped-def]
+    """One GP per thresholded metric, plus one on success/failure when anything failed."""
+    models = []
+    for values, threshold in problem.constraint_values:
+        target = Target.standardize(values)
+        models.append((fit_model(problem.features, target, rng), target.level(threshold)))
+    if not problem.succeeded.all():
+        target = Target.standardize(np.where(problem.succeeded, 1.0, -1.0))
+        models.append((fit_model(problem.failure_features, target, rng), target.level(0.0)))
+    return models
+
+
+def _acquisition(  # type: ignore[no-untyped-def]
+    problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings
+) -> Acquisition:
+    """Models conditioned on pending and already-chosen points, then EI x feasibility."""
+    model, y = objective
+    fantasy_y = _fantasy(model, extra, y, settings.pending)
+    fantasized = model.condition(extra, fantasy_y)
+    feas = []
+    for gp, threshold in feasibility:
+        mean = gp.predict(extra)[0] if len(extra) else np.empty(0)
+        feas.append(Feasibility(gp.condition(extra, mean), threshold))
+    real_best = y[problem.feasible]
+    if not len(real_best):
+        return Acquisition(None, feas)
+    best = float(real_best.max())
+    if settings.pending == "believer" and len(extra):
+        best = max(best, float(fantasy_y.max()))
+    return Acquisition(Objective(fantasized, best, settings.acquisition, settings.xi), feas)
+
+
+def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str) -> np.ndarray:
+    if not len(extra):
+        return np.empty(0)
+    if mode == "liar":
+        return np.full(len(extra), float(y.min()))
+    return model.predict(extra)[0]
+
+
+def _centres(problem: Problem, y: np.ndarray) -> np.ndarray:
+    """Best feasible observed points, where the local candidates are drawn."""
+    order = [i for i in np.argsort(-y) if problem.feasible[i]] or list(np.argsort(-y))
+    return problem.cube[order[:CENTRES]]

@@ -137,6 +137,12 @@ class Space:
                 out[i, j] = _encode_value(p, canon[p.name])
         return out
 
+    def features_of(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Assignments straight to GP features; an empty list gives an empty (0, D) array."""
+        if not points:
+            return np.empty((0, self.feature_dimension))
+        return self.features(self.encode(points))
+
     def features(self, cube: np.ndarray) -> np.ndarray:
         """Design-cube rows to GP features: ints snapped to their cell, categoricals one-hot."""
         cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0)

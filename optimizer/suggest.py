@@ -73,13 +73,13 @@ class Batch:
     def full(self) -> bool:
         return len(self.proposals) >= self.k
 
-    def offer(self, cube: np.ndarray, strategy: str) -> list[int]:
-        """Accept rows in order until full; returns the indices accepted."""
-        accepted = []
+    def offer(self, cube: np.ndarray, strategy: str, limit: int | None = None) -> list[int]:
+        """Accept rows in order until full (or `limit` taken); returns the indices accepted."""
+        accepted: list[int] = []
         if len(cube) == 0:
             return accepted
         for i, point in enumerate(self.space.decode(cube)):
-            if self.full:
+            if self.full or (limit is not None and len(accepted) >= limit):
                 break
             key = self.space.key(point)
             if key not in self.taken:

@@ -1,0 +1,121 @@
+"""A Gaussian process whose hyperparameters come from scikit-learn and whose posterior is ours.
+
+scikit-learn fits the Matern-5/2 ARD kernel well, but its `predict` has no gradients and a
+per-call overhead that dominates a gradient-based acquisition search. So sklearn picks the
+hyperparameters and this class keeps the Cholesky factor and evaluates the posterior mean,
+standard deviation and their input gradients for a whole batch of points at once.
+Conditioning on extra points (pending ones, or points already chosen in a batch) reuses the
+hyperparameters, which is what kriging believer / constant liar need.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cho_solve, cholesky
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+SQRT5 = np.sqrt(5.0)
+JITTER = 1e-8
+
+
+@dataclass(frozen=True)
+class Hyper:
+    amplitude: float
+    length_scales: np.ndarray
+    noise: float
+
+
+def fit_hyper(x: np.ndarray, y: np.ndarray, alpha: np.ndarray, seed: int, restarts: int) -> Hyper:
+    """Maximum marginal likelihood on standardized y; bounds keep length scales sane in [0,1]."""
+    dim = x.shape[1]
+    kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+        length_scale=np.full(dim, 0.3), length_scale_bounds=(1e-2, 2e1), nu=2.5
+    ) + WhiteKernel(1e-4, (1e-7, 1e-1))
+    model = GaussianProcessRegressor(
+        kernel, alpha=alpha + JITTER, n_restarts_optimizer=restarts, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(x, y)
+    k = model.kernel_
+    return Hyper(
+        amplitude=float(k.k1.k1.constant_value),
+        length_scales=np.atleast_1d(np.asarray(k.k1.k2.length_scale, dtype=float)),
+        noise=float(k.k2.noise_level),
+    )
+
+
+class GaussianProcess:
+    """Zero-mean GP on standardized targets with fixed hyperparameters."""
+
+    def __init__(self, hyper: Hyper, x: np.ndarray, y: np.ndarray, alpha: np.ndarray) -> None:
+        self.hyper = hyper
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        self.alpha_diag = np.asarray(alpha, dtype=float)
+        gram = self._kernel(self.x, self.x)
+        gram[np.diag_indices_from(gram)] += hyper.noise + self.alpha_diag + JITTER
+        self.chol = _safe_cholesky(gram)
+        self.weights = cho_solve((self.chol, True), self.y)
+
+    def condition(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
+        """A new GP that also saw (x_new, y_new) as noise-free-ish observations."""
+        if len(x_new) == 0:
+            return self
+        x = np.vstack([self.x, x_new])
+        y = np.concatenate([self.y, y_new])
+        alpha = np.concatenate([self.alpha_diag, np.zeros(len(x_new))])
+        return GaussianProcess(self.hyper, x, y, alpha)
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        r = np.sqrt(_scaled_sq_dist(a, b, self.hyper.length_scales))
+        return self.hyper.amplitude * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-SQRT5 * r)
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the latent function."""
+        k = self._kernel(x, self.x)
+        mean = k @ self.weights
+        v = cho_solve((self.chol, True), k.T)
+        var = np.maximum(self.hyper.amplitude - np.sum(k * v.T, axis=1), 1e-12)
+        return mean, np.sqrt(var)
+
+    def predict_grad(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Mean, std and their gradients (B, D) for a batch, for the L-BFGS-B refinement."""
+        ls2 = self.hyper.length_scales**2
+        diff = x[:, None, :] - self.x[None, :, :]
+        r = np.sqrt(np.maximum(np.sum(diff**2 / ls2, axis=2), 0.0))
+        e = np.exp(-SQRT5 * r)
+        amp = self.hyper.amplitude
+        k = amp * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
+        dk = (-amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e)[:, :, None] * diff / ls2
+        mean = k @ self.weights
+        dmean = np.einsum("bnd,n->bd", dk, self.weights)
+        v = cho_solve((self.chol, True), k.T)
+        var = np.maximum(amp - np.sum(k * v.T, axis=1), 1e-12)
+        dvar = -2.0 * np.einsum("bnd,nb->bd", dk, v)
+        std = np.sqrt(var)
+        return mean, std, dmean, dvar / (2.0 * std[:, None])
+
+
+def _scaled_sq_dist(a: np.ndarray, b: np.ndarray, ls: np.ndarray) -> np.ndarray:
+    a, b = a / ls, b / ls
+    d = np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+def _safe_cholesky(gram: np.ndarray) -> np.ndarray:
+    """Adds jitter until the factorisation succeeds: duplicates or tiny noise must not crash."""
+    jitter = 1e-10 * np.mean(np.diag(gram))
+    for _ in range(8):
+        try:
+            return cholesky(gram, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            gram = gram + np.eye(len(gram)) * jitter
+            jitter *= 10.0
+    return cholesky(gram + np.eye(len(gram)) * 1e-4, lower=True, check_finite=False)

@@ -1,0 +1,89 @@
+"""Turning history into fitted GPs: objective (single or scalarized), constraints, failures.
+
+All targets are oriented so that larger is better and standardized, because the kernel
+bounds and the acquisition code assume unit-scale targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.gp import GaussianProcess, fit_hyper
+
+FIT_LIMIT = 80
+PARETO_RHO = 0.05
+
+
+@dataclass
+class Target:
+    """Standardized targets plus what is needed to map thresholds and noise the same way."""
+
+    y: np.ndarray
+    alpha: np.ndarray
+    mean: float
+    scale: float
+
+    @classmethod
+    def standardize(cls, raw: np.ndarray, stddevs: np.ndarray | None = None) -> Target:
+        mean = float(np.mean(raw))
+        scale = float(np.std(raw)) or 1.0
+        alpha = np.zeros(len(raw)) if stddevs is None else (np.nan_to_num(stddevs) / scale) ** 2
+        return cls((raw - mean) / scale, alpha, mean, scale)
+
+    def level(self, raw_value: float) -> float:
+        return (raw_value - self.mean) / self.scale
+
+
+def warp(raw: np.ndarray) -> np.ndarray:
+    """Monotone output warping for heavy-tailed objectives (Rosenbrock-like valleys).
+
+    A log transform of the distance to the best value keeps the argmax, and lets the GP spend
+    its amplitude near the optimum instead of on a few huge losses. Only applied when the
+    values are strongly skewed towards bad ones.
+    """
+    spread = np.max(raw) - np.min(raw)
+    if spread <= 0:
+        return raw
+    median_gap = np.max(raw) - np.median(raw)
+    if median_gap > 0.2 * spread:
+        return raw
+    gap = (np.max(raw) - raw) / spread
+    return -np.log(gap + 1e-3)
+
+
+def fit_model(
+    x: np.ndarray, target: Target, rng: np.random.Generator, priority: np.ndarray | None = None
+) -> GaussianProcess:
+    """Hyperparameters from at most FIT_LIMIT points (the best half plus random others)."""
+    n = len(x)
+    if n > FIT_LIMIT:
+        order = np.argsort(-(target.y if priority is None else priority))
+        top = order[: FIT_LIMIT // 2]
+        rest = rng.choice(order[FIT_LIMIT // 2 :], size=FIT_LIMIT - len(top), replace=False)
+        idx = np.concatenate([top, rest])
+    else:
+        idx = np.arange(n)
+    restarts = 1 if n <= 30 else 0
+    hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], int(rng.integers(2**31)), restarts)
+    return GaussianProcess(hyper, x, target.y, target.alpha)
+
+
+def scalarize(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ParEGO's augmented Chebyshev scalarization of maximized, [0,1]-normalized objectives."""
+    low, high = values.min(axis=0), values.max(axis=0)
+    normalized = (values - low) / np.where(high > low, high - low, 1.0)
+    weighted = normalized * weights
+    return weighted.min(axis=1) + PARETO_RHO * weighted.sum(axis=1)
+
+
+def subsample(scores: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Keep the best half by score plus a random half: local detail and a global picture."""
+    n = len(scores)
+    if n <= limit:
+        return np.arange(n)
+    order = np.argsort(-scores)
+    top = order[: limit // 2]
+    rest = rng.choice(order[limit // 2 :], size=limit - len(top), replace=False)
+    return np.sort(np.concatenate([top, rest]))
