@@ -2,8 +2,81 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+
+def _context() -> Any:
+    from coordinator.cli import Context  # lazy: coordinator.cli imports this module
+
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None
+    return ctx
+
+
+def _serve(host: str, port: int, refill: bool, log_level: str) -> None:
+    import uvicorn
+
+    from coordinator.api import create_app
+    from coordinator.api.refill import RefillProcess
+
+    ctx = _context()
+    service = ctx.service  # connects (or starts the embedded Redis) and checks it first
+    app = create_app(service, refiller=RefillProcess(ctx.url) if refill else None)
+    click.echo(f"serving the SigOpt-compatible API on http://{host}:{port} "
+               f"(SIGOPT_API_URL=http://{host}:{port})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                timeout_graceful_shutdown=5)
 
 
 def register(cli: click.Group) -> None:
     """Adds the API commands to the `coordinator` group."""
+
+    @cli.command()
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="Interface to bind; 0.0.0.0 exposes the API to the network.")
+    @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+    @click.option("--no-refill", is_flag=True,
+                  help="Do not refill suggestion backlogs from this server.")
+    @click.option("--log-level", default="warning", show_default=True,
+                  type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+    def serve(host: str, port: int, no_refill: bool, log_level: str) -> None:
+        """Serve the SigOpt v1-compatible REST API (point SIGOPT_API_URL at it)."""
+        _serve(host, port, not no_refill, log_level)
+
+    @cli.group()
+    def token() -> None:
+        """API tokens for `coordinator serve` (SIGOPT_API_TOKEN)."""
+
+    @token.command(name="create")
+    @click.option("--client", default="default", show_default=True,
+                  help="SigOpt client id the token acts for (projects live under it).")
+    def token_create(client: str) -> None:
+        """Create a token and print it on the last line (it is shown only once)."""
+        from coordinator.tokens import Tokens
+
+        token_text, record = Tokens(_context().service.store.redis).create(client)
+        click.echo(f"created token {record.id} for client {record.client}", err=True)
+        click.echo(token_text)
+
+    @token.command(name="list")
+    def token_list() -> None:
+        """Every token's id, client, creation time and state (never the token itself)."""
+        import time
+
+        from coordinator.tokens import Tokens
+
+        for record in Tokens(_context().service.store.redis).all():
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.created))
+            state = "revoked" if record.revoked else "active"
+            click.echo(f"{record.id}\t{record.client}\t{created}\t{state}")
+
+    @token.command(name="revoke")
+    @click.argument("token_id")
+    def token_revoke(token_id: str) -> None:
+        """Revoke the token with TOKEN_ID (from `coordinator token list`)."""
+        from coordinator.tokens import Tokens
+
+        record = Tokens(_context().service.store.redis).revoke(token_id)
+        click.echo(f"revoked token {record.id} of client {record.client}")

@@ -145,3 +145,75 @@ def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float
                                    not math.isfinite(stddev) or stddev < 0):
             return f"metric {name!r} has value_stddev {stddev!r}; give a finite number >= 0"
     return None
+
+
+# The HTTP API's paths. They live here so the API, the CLI and the dashboard share them. -------
+
+QUICK_ATTEMPTS = 5
+
+
+def create_suggestion_now(service: Service, experiment_id: str, *,
+                          metadata: dict[str, Any] | None = None) -> Suggestion:
+    """A suggestion without the optimizer on the request path: from the backlog (which the
+    server's refiller keeps fresh), else a random point. Only a finite space that random
+    points keep colliding with falls back to computing one under the lock."""
+    from coordinator.store import Taken
+    from optimizer import Settings, suggest
+
+    experiment = service.experiment(experiment_id)
+    spec, store = experiment.spec, service.store
+    sid = store.allocate_ids()[0]
+    taken = store.take_suggestion(experiment.id, sid, "", metadata, 0)
+    for _ in range(QUICK_ATTEMPTS):
+        if taken.status not in ("EMPTY", "DUPLICATE"):
+            break
+        proposals = suggest(spec.space, spec.metrics, [], [], 1, Settings(type="random"))
+        entry = service.suggester.encode(spec, proposals[0])
+        taken = store.take_suggestion(experiment.id, sid, entry, metadata, 0)
+    if taken.status in ("EMPTY", "DUPLICATE"):
+        taken = service.suggester.take(experiment.id, spec, metadata=metadata)
+    if taken.status == "NO_EXPERIMENT":
+        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
+    assert isinstance(taken, Taken) and taken.suggestion_id is not None
+    suggestion = store.suggestion(experiment.id, taken.suggestion_id)
+    assert suggestion is not None
+    return suggestion
+
+
+def create_manual_suggestion(service: Service, experiment_id: str, assignments: dict[str, Any],
+                             metadata: dict[str, Any] | None = None) -> Suggestion:
+    """A suggestion with the caller's assignments (SigOpt's queued/manual suggestions)."""
+    experiment = service.experiment(experiment_id)
+    try:
+        key = experiment.spec.space.key(assignments)
+    except ValueError as exc:
+        raise InvalidInput(f"assignments.{exc}") from None
+    store = service.store
+    taken = store.take_manual_suggestion(experiment.id, store.allocate_ids()[0],
+                                         f"manual\t{key}", metadata)
+    if taken.status == "DUPLICATE":
+        raise InvalidInput("assignments: equal to an open suggestion's; observe or delete it "
+                           "first")
+    if taken.status != "OK" or taken.suggestion_id is None:
+        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
+    suggestion = store.suggestion(experiment.id, taken.suggestion_id)
+    assert suggestion is not None
+    return suggestion
+
+
+def observe_assignments(service: Service, experiment: Experiment, assignments: dict[str, Any],
+                        values: Mapping[str, tuple[float, float | None]], *, failed: bool = False,
+                        metadata: dict[str, Any] | None = None) -> ObservationRecord:
+    """Records an observation of a point no suggestion asked for (the client's own point)."""
+    try:
+        canonical = experiment.spec.space.canonical(assignments)
+    except ValueError as exc:
+        raise InvalidInput(f"assignments.{exc}") from None
+    placeholder = Suggestion(id="", experiment=experiment.id, state="closed",
+                             assignments=canonical)
+    record = service.new_observation(experiment, placeholder, values, failed=failed,
+                                     metadata=metadata)
+    record = ObservationRecord(**{**record.__dict__, "suggestion": None})
+    if service.store.observe_assignments(record) != "OK":
+        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
+    return record

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,3 +232,72 @@ class Store:
         k = keys.ExperimentKeys(experiment_id)
         result = self.redis.xread({k.events: after}, block=timeout_ms, count=1000)
         return result[0][1] if result else []
+
+    # HTTP API: observations without a suggestion, manual suggestions, projects, runs ---------
+
+    def _run_extra(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+        """Scripts that move no suggestion, so they are not in scripts.TRANSITIONS."""
+        if name not in self._scripts:
+            self._scripts[name] = self.redis.register_script(scripts.source(name))
+        return self._run(name, keys_, args)
+
+    def observe_assignments(self, observation: ObservationRecord) -> str:
+        """Returns OK, or NO_EXPERIMENT when the experiment is unknown or deleted."""
+        k = keys.ExperimentKeys(observation.experiment)
+        result = self._run_extra("observe_assignments", [k.meta, k.observations, k.events],
+                                 [observation.id, observation.to_json(), int(observation.failed)])
+        return str(result[0])
+
+    def take_manual_suggestion(self, experiment_id: str, suggestion_id: str, entry: str,
+                               metadata: dict[str, Any] | None = None) -> Taken:
+        """take_suggestion with the caller's assignments: the backlog is bypassed by passing a
+        list that is never written, so the same script (and state machine edge) creates it."""
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("take_suggestion",
+                           [k.meta, k.no_backlog, k.suggestion(suggestion_id), k.suggestions,
+                            k.open, k.open_points, k.leases, k.events],
+                           [suggestion_id, entry, json.dumps(metadata or {}), 0])
+        if result[0] != "OK":
+            return Taken(result[0])
+        return Taken("OK", suggestion_id, json.loads(result[1]), result[2])
+
+    def project(self, client: str, project_id: str) -> str | None:
+        return self.redis.hget(keys.PROJECTS, f"{client}/{project_id}")
+
+    def add_project(self, client: str, project_id: str, record: str) -> bool:
+        """False when the project already exists."""
+        return bool(self.redis.hsetnx(keys.PROJECTS, f"{client}/{project_id}", record))
+
+    def add_run(self, experiment_id: str, run_id: str, record: str) -> None:
+        k = keys.ExperimentKeys(experiment_id)
+        self.redis.hset(k.runs, run_id, record)
+        self.redis.hset(keys.RUN_EXPERIMENT, run_id, experiment_id)
+
+    def run_experiment(self, run_id: str) -> str | None:
+        return self.redis.hget(keys.RUN_EXPERIMENT, run_id)
+
+    def run(self, experiment_id: str, run_id: str) -> str | None:
+        return self.redis.hget(keys.ExperimentKeys(experiment_id).runs, run_id)
+
+    def runs(self, experiment_id: str) -> list[str]:
+        return list(self.redis.hvals(keys.ExperimentKeys(experiment_id).runs))
+
+    def update_run(self, experiment_id: str, run_id: str,
+                   change: Callable[[str], str]) -> tuple[str, str] | None:
+        """Compare-and-set of one run: `change(old) -> new` is retried until no other writer
+        changed the run in between. Returns (old, new), or None for an unknown run."""
+        key = keys.ExperimentKeys(experiment_id).runs
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    old = pipe.hget(key, run_id)
+                    if old is None:
+                        return None
+                    new = change(old)
+                    pipe.multi()
+                    pipe.hset(key, run_id, new)
+                    pipe.execute()
+                    return old, new
+                except redis.WatchError:
+                    continue

@@ -1,0 +1,123 @@
+"""SigOpt's AI module: the token's client, projects, AI experiments and their runs.
+
+An AI experiment is an ordinary Celeriac experiment (same state machine, listed by
+`coordinator list`) whose meta says `kind: aiexperiment` and names its project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from coordinator.api import runs, serialize
+from coordinator.api.bodies import present, raise_problems
+from coordinator.api.core import best_records, create_experiment, experiment_of
+from coordinator.api.http import Call, Reply
+from coordinator.api.paging import whole
+from coordinator.errors import Conflict, Forbidden, InvalidInput
+from coordinator.service import Experiment, Service
+from coordinator.validation import Problems, as_text, unknown_keys
+
+PROJECT_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
+
+
+def token_self(call: Call) -> dict[str, Any]:
+    return {"object": "token", "token": call.token_text, "client": call.token.client,
+            "user": call.token.user, "development": False, "permissions": "write",
+            "all_experiments": True, "expires": None, "token_type": "client-api",
+            "experiment": None, "training_run": None, "last_used": None}
+
+
+def _client(call: Call) -> str:
+    client = call.path["client_id"]
+    if client != call.token.client:
+        raise Forbidden(f"this token belongs to client {call.token.client!r}, not "
+                        f"{client[:40]!r}")
+    return client
+
+
+def _project_id(raw: Any) -> str:
+    if not isinstance(raw, str) or not PROJECT_ID.match(raw):
+        raise InvalidInput(f"id: a project id is 1-64 characters from a-z 0-9 - _ ., got "
+                           f"{str(raw)[:40]!r}")
+    return raw
+
+
+def _new_project(client: str, project_id: str, name: str) -> str:
+    now = int(time.time())
+    return json.dumps({"object": "project", "id": project_id, "name": name,
+                       "client": client, "user": client, "created": now, "updated": now,
+                       "metadata": None})
+
+
+def ensure_project(service: Service, client: str, project_id: str) -> dict[str, Any]:
+    """Projects are created on first use (sigopt_api.md section 5)."""
+    text = service.store.project(client, project_id)
+    if text is None:
+        service.store.add_project(client, project_id, _new_project(client, project_id,
+                                                                   project_id))
+        text = service.store.project(client, project_id)
+    assert text is not None
+    return json.loads(text)
+
+
+def get_project(call: Call) -> dict[str, Any]:
+    client = _client(call)
+    return ensure_project(call.service, client, _project_id(call.path["project_id"]))
+
+
+def post_project(call: Call) -> dict[str, Any]:
+    client = _client(call)
+    body, problems = present(call.body), Problems()
+    unknown_keys(body, ("id", "name", "metadata"), "", problems)
+    raise_problems(problems)
+    project_id = _project_id(body.get("id"))
+    name = as_text(body.get("name", project_id), "name", problems, max_len=100)
+    raise_problems(problems)
+    assert name is not None
+    if not call.service.store.add_project(client, project_id,
+                                          _new_project(client, project_id, name)):
+        raise Conflict(f"project {project_id!r} already exists")
+    return json.loads(call.service.store.project(client, project_id) or "{}")
+
+
+def render_aiexperiment(service: Service, experiment: Experiment) -> dict[str, Any]:
+    progress = serialize.run_progress(runs.experiment_runs(service, experiment),
+                                      experiment.spec.budget)
+    meta = service.store.experiment_meta(experiment.id)
+    return serialize.aiexperiment_json(experiment, meta, progress)
+
+
+def post_aiexperiment(call: Call) -> dict[str, Any]:
+    client = _client(call)
+    project_id = _project_id(call.path["project_id"])
+    ensure_project(call.service, client, project_id)
+    experiment = create_experiment(call, kind="aiexperiment", project=project_id)
+    return render_aiexperiment(call.service, experiment)
+
+
+def get_aiexperiment(call: Call) -> dict[str, Any]:
+    return render_aiexperiment(call.service, experiment_of(call))
+
+
+def delete_aiexperiment(call: Call) -> Reply:
+    call.service.delete_experiment(experiment_of(call).id)
+    return Reply(status=204)
+
+
+def post_run(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    run = runs.new_run(call.service, experiment, call.body, call.token.client)
+    return runs.render(run)
+
+
+def best_runs(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    by_observation = {r.get("observation"): r
+                      for r in runs.experiment_runs(call.service, experiment)
+                      if r.get("observation")}
+    best = [by_observation[o.id] for o in best_records(call.service, experiment)
+            if o.id in by_observation]
+    return whole([runs.render(r) for r in best])

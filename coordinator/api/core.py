@@ -1,0 +1,198 @@
+"""SigOpt's Core module: experiments, suggestions, observations, best assignments.
+
+Everything goes through the Service and its Lua transitions, so suggestions handed out here and
+by the Celery dispatcher come from the same backlog and state machine.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from coordinator import reporting
+from coordinator.api import serialize
+from coordinator.api.bodies import object_id, observation_body, raise_problems, suggestion_body
+from coordinator.api.http import Call, Reply
+from coordinator.api.paging import page_ids, pagination, whole, wrap
+from coordinator.config import validate_experiment
+from coordinator.errors import InvalidInput, NotFound
+from coordinator.records import Suggestion
+from coordinator.service import (
+    Experiment,
+    Service,
+    create_manual_suggestion,
+    create_suggestion_now,
+    observe_assignments,
+)
+from coordinator.validation import Problems
+
+
+def experiment_of(call: Call) -> Experiment:
+    problems = Problems()
+    experiment_id = object_id(call.path["experiment_id"], "experiment", problems)
+    if experiment_id is None:
+        raise NotFound(f"experiment {call.path['experiment_id'][:40]!r} not found")
+    return call.service.experiment(experiment_id)
+
+
+def create_experiment(call: Call, kind: str = "experiment", project: str = "") -> Experiment:
+    spec = validate_experiment(call.body, source="experiment", require_evaluation=False)
+    experiment = call.service.create_experiment(spec, owner=call.token.client)
+    call.service.store.set_meta(experiment.id, kind=kind, client=call.token.client,
+                                project=project or str(call.body.get("project") or ""),
+                                updated=int(time.time()))
+    return experiment
+
+
+def render_experiment(service: Service, experiment: Experiment) -> dict[str, Any]:
+    observations = service.store.observations(experiment.id)
+    best = reporting.best(service, experiment, observations)
+    progress = serialize.core_progress(observations, best, experiment.spec)
+    meta = service.store.experiment_meta(experiment.id)
+    return serialize.experiment_json(experiment, meta, progress)
+
+
+def post_experiment(call: Call) -> dict[str, Any]:
+    return render_experiment(call.service, create_experiment(call))
+
+
+def get_experiment(call: Call) -> dict[str, Any]:
+    return render_experiment(call.service, experiment_of(call))
+
+
+def delete_experiment(call: Call) -> Reply:
+    call.service.delete_experiment(experiment_of(call).id)
+    return Reply(status=204)
+
+
+def post_suggestion(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    assignments, metadata = suggestion_body(call.body)
+    if assignments is not None:
+        suggestion = create_manual_suggestion(call.service, experiment.id, assignments, metadata)
+    else:
+        suggestion = create_suggestion_now(call.service, experiment.id, metadata=metadata)
+    return serialize.suggestion_json(suggestion)
+
+
+def _state_filter(call: Call) -> str | None:
+    state = call.query.get("state")
+    if state not in (None, "", "open"):
+        raise InvalidInput(f"state: only 'open' is supported, got {state[:40]!r}")
+    return state or None
+
+
+def list_suggestions(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    store = call.service.store
+    ids = store.open_ids(experiment.id) if _state_filter(call) else \
+        store.suggestion_ids(experiment.id)
+    chosen, meta = page_ids(ids, call.query)
+    found = {s.id: s for s in store.suggestions(experiment.id, chosen)}
+    return wrap([serialize.suggestion_json(found[i]) for i in chosen if i in found], meta)
+
+
+def get_suggestion(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    problems = Problems()
+    sid = object_id(call.path["suggestion_id"], "suggestion", problems)
+    found = call.service.store.suggestion(experiment.id, sid) if sid else None
+    if found is None or found.state == "deleted":
+        raise NotFound(f"suggestion {call.path['suggestion_id'][:40]!r} not found")
+    return serialize.suggestion_json(found)
+
+
+def delete_suggestions(call: Call) -> Reply:
+    """Only open suggestions can be deleted (a closed one has its observation)."""
+    experiment = experiment_of(call)
+    _state_filter(call)
+    call.service.delete_open_suggestions(experiment.id)
+    return Reply(status=204)
+
+
+def delete_suggestion(call: Call) -> Reply:
+    experiment = experiment_of(call)
+    get_suggestion(call)
+    call.service.store.delete_suggestion(experiment.id, str(int(call.path["suggestion_id"])))
+    return Reply(status=204)
+
+
+def _open_suggestion(service: Service, experiment: Experiment, sid: str) -> Suggestion:
+    found = service.store.suggestion(experiment.id, sid)
+    if found is None or found.state == "deleted":
+        raise InvalidInput(f"suggestion: {sid} is not a suggestion of experiment "
+                           f"{experiment.id} (or it was deleted)")
+    if not found.is_open:
+        raise InvalidInput(f"suggestion: {sid} already has an observation")
+    return found
+
+
+def post_observation(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    body = observation_body(call.body, experiment.spec)
+    service = call.service
+    if body.assignments is not None:
+        record = observe_assignments(service, experiment, body.assignments, body.values,
+                                     failed=body.failed, metadata=body.metadata)
+        return serialize.observation_json(record, experiment.spec)
+    assert body.suggestion is not None
+    suggestion = _open_suggestion(service, experiment, body.suggestion)
+    record = service.new_observation(experiment, suggestion, body.values, failed=body.failed,
+                                     metadata=body.metadata)
+    status = service.store.observe(record)
+    if status != "OK":  # lost a race with another observation or a delete
+        _open_suggestion(service, experiment, body.suggestion)
+        raise InvalidInput(f"suggestion: {body.suggestion} cannot be observed ({status})")
+    return serialize.observation_json(record, experiment.spec)
+
+
+def list_observations(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    records = call.service.store.observations(experiment.id)
+    return pagination(records, [o.id for o in records], call.query,
+                      lambda o: serialize.observation_json(o, experiment.spec), lambda o: o.id)
+
+
+def get_observation(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    problems = Problems()
+    oid = object_id(call.path["observation_id"], "observation", problems)
+    found = call.service.store.observation(experiment.id, oid) if oid else None
+    if found is None:
+        raise NotFound(f"observation {call.path['observation_id'][:40]!r} not found")
+    return serialize.observation_json(found, experiment.spec)
+
+
+def best_records(service: Service, experiment: Experiment) -> list[Any]:
+    """Best observation, or the Pareto front sorted by the first optimized metric."""
+    found = reporting.best(service, experiment)
+    first = experiment.spec.optimized_metrics[0]
+    found.sort(key=lambda o: (o.value_of(first.name) or 0.0) * -first.sign)
+    return found
+
+
+def best_assignments(call: Call) -> dict[str, Any]:
+    experiment = experiment_of(call)
+    found = best_records(call.service, experiment)
+    return whole([serialize.best_assignments_json(o, experiment.spec) for o in found])
+
+
+def post_observation_batch(call: Call) -> dict[str, Any]:
+    """Observations are recorded one by one; a bad entry stops the batch with a 400 naming
+    its index, and the entries before it stay recorded."""
+    experiment_of(call)
+    items = call.body.get("observations")
+    problems = Problems()
+    if set(call.body) - {"observations"} or not isinstance(items, list) or not items:
+        problems.add("observations", "must be a non-empty list of observations")
+    raise_problems(problems)
+    created = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"observations[{i}]: must be an object")
+        sub = Call(call.service, call.path, call.query, item, call.token, call.token_text)
+        try:
+            created.append(post_observation(sub))
+        except InvalidInput as exc:
+            raise InvalidInput(f"observations[{i}].{exc.message}") from None
+    return whole(created)

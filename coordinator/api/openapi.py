@@ -1,0 +1,126 @@
+"""The OpenAPI 3.0 document at /openapi.json, built from the endpoint table.
+
+MERGE is not an OpenAPI method, so `MERGE /v1/training_runs/{run_id}` is described in the
+`x-merge` extension of its path instead of as an operation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from coordinator.api.routes import ENDPOINTS
+
+ID = {"type": "string", "pattern": "^[0-9]+$"}
+NUMBER = {"type": "number"}
+METADATA = {"type": "object", "nullable": True, "maxProperties": 100,
+            "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 500},
+                                               {"type": "number"}], "nullable": True}}
+PARAMETER = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string"}, "type": {"enum": ["double", "int", "categorical"]},
+    "bounds": {"type": "object", "properties": {"min": NUMBER, "max": NUMBER}},
+    "categorical_values": {"type": "array", "items": {"oneOf": [
+        {"type": "string"}, {"type": "object", "properties": {"name": {"type": "string"}}}]}},
+    "transformation": {"enum": ["log", "none"]}}}
+METRIC = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string"}, "objective": {"enum": ["maximize", "minimize"]},
+    "strategy": {"enum": ["optimize", "constraint", "store"]}, "threshold": NUMBER}}
+EXPERIMENT_FIELDS = {"name": {"type": "string"}, "parameters": {"type": "array",
+                                                                "items": PARAMETER},
+                     "metrics": {"type": "array", "items": METRIC},
+                     "parallel_bandwidth": {"type": "integer", "minimum": 1},
+                     "metadata": METADATA, "type": {"type": "string"}}
+VALUE = {"type": "object", "required": ["value"], "properties": {
+    "name": {"type": "string"}, "value": NUMBER,
+    "value_stddev": {"type": "number", "minimum": 0, "nullable": True}}}
+OBSERVATION = {"type": "object", "properties": {
+    "suggestion": ID, "assignments": {"type": "object"}, "value": NUMBER,
+    "value_stddev": {"type": "number", "minimum": 0}, "values": {"type": "array",
+                                                                "items": VALUE},
+    "failed": {"type": "boolean"}, "metadata": METADATA, "no_optimize": {"type": "boolean"}}}
+OBJECT = {"type": "object", "required": ["object"], "properties": {"object": {"type": "string"},
+                                                                   "id": ID}}
+
+SCHEMAS: dict[str, Any] = {
+    "ExperimentCreate": {"type": "object", "required": ["name", "parameters"], "properties": {
+        **EXPERIMENT_FIELDS, "observation_budget": {"type": "integer", "minimum": 1}}},
+    "AIExperimentCreate": {"type": "object", "required": ["name", "parameters", "metrics"],
+                           "properties": {**EXPERIMENT_FIELDS,
+                                          "budget": {"type": "integer", "minimum": 1}}},
+    "SuggestionCreate": {"type": "object", "properties": {
+        "assignments": {"type": "object"}, "metadata": METADATA}},
+    "ObservationCreate": OBSERVATION,
+    "ObservationBatch": {"type": "object", "required": ["observations"], "properties": {
+        "observations": {"type": "array", "items": OBSERVATION}}},
+    "ProjectCreate": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9_.-]{1,64}$"},
+        "name": {"type": "string"}, "metadata": METADATA}},
+    "RunCreate": {"type": "object", "properties": {"name": {"type": "string"},
+                                                   "metadata": METADATA}},
+    "RunMerge": {"type": "object", "properties": {
+        "state": {"enum": ["active", "completed", "failed"]},
+        "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA}},
+    "Checkpoint": {"type": "object", "required": ["values"], "properties": {
+        "values": {"type": "array", "items": VALUE}}},
+    "Error": {"type": "object", "required": ["message", "status"], "properties": {
+        "message": {"type": "string"}, "status": {"type": "integer"}}},
+    "Pagination": {"type": "object", "required": ["object", "data", "count", "paging"],
+                   "properties": {"object": {"enum": ["pagination"]},
+                                  "data": {"type": "array", "items": {"type": "object"}},
+                                  "count": {"type": "integer"},
+                                  "paging": {"type": "object"}}},
+    **{name: OBJECT for name in ("Experiment", "AIExperiment", "Suggestion", "Observation",
+                                 "Token", "Project", "TrainingRun")},
+}
+PAGING_PARAMS = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
+    ("limit", {"type": "integer", "minimum": 0, "maximum": 1000}),
+    ("before", ID), ("after", ID))]
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _errors() -> dict[str, Any]:
+    body = {"content": {"application/json": {"schema": _ref("Error")}}}
+    return {str(code): {"description": text, **body} for code, text in (
+        (400, "invalid request"), (401, "no token"), (403, "unknown or revoked token"),
+        (404, "not found"))}
+
+
+def _operation(endpoint: Any) -> dict[str, Any]:
+    names = re.findall(r"{(\w+)}", endpoint.path)
+    params = [{"name": n, "in": "path", "required": True, "schema": ID if n != "project_id"
+               and n != "client_id" else {"type": "string"}} for n in names]
+    if endpoint.returns == "Pagination" and endpoint.path.endswith(("suggestions",
+                                                                    "observations")):
+        params += PAGING_PARAMS
+    if endpoint.path.endswith("/suggestions"):
+        params.append({"name": "state", "in": "query", "required": False,
+                       "schema": {"enum": ["open"]}})
+    ok = ({"204": {"description": "done"}} if endpoint.returns == "none" else
+          {"200": {"description": "ok", "content": {"application/json": {
+              "schema": _ref(endpoint.returns)}}}})
+    operation: dict[str, Any] = {"summary": endpoint.summary, "parameters": params,
+                                 "responses": {**ok, **_errors()}}
+    if endpoint.body:
+        operation["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": _ref(endpoint.body)}}}
+    return operation
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for endpoint in ENDPOINTS:
+        item = paths.setdefault(endpoint.path, {})
+        key = "x-merge" if endpoint.method == "MERGE" else endpoint.method.lower()
+        item[key] = _operation(endpoint)
+    return {"openapi": "3.0.3",
+            "info": {"title": "Celeriac SigOpt-compatible API", "version": "1",
+                     "description": "The SigOpt v1 subset the official sigopt client uses. "
+                                    "Authenticate with HTTP basic auth, the token as user "
+                                    "name. Errors are {message, status}."},
+            "servers": [{"url": "/"}], "paths": paths,
+            "components": {"schemas": SCHEMAS, "securitySchemes": {
+                "token": {"type": "http", "scheme": "basic"}}},
+            "security": [{"token": []}]}

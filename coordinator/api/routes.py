@@ -1,0 +1,70 @@
+"""The endpoint table: one place that both the router and the OpenAPI document read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coordinator.api import ai, core, runs
+from coordinator.api.http import Handler
+
+EXP = "/v1/experiments/{experiment_id}"
+AIEXP = "/v1/aiexperiments/{experiment_id}"
+PROJECT = "/v1/clients/{client_id}/projects/{project_id}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: str | None = None  # name of the request schema in openapi.SCHEMAS
+    returns: str = "object"  # name of the response schema, or "none" for 204
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/v1/experiments", core.post_experiment, "Create an experiment",
+             "ExperimentCreate", "Experiment"),
+    Endpoint("GET", EXP, core.get_experiment, "Fetch an experiment", None, "Experiment"),
+    Endpoint("DELETE", EXP, core.delete_experiment, "Delete an experiment", None, "none"),
+    Endpoint("POST", EXP + "/suggestions", core.post_suggestion, "Create a suggestion",
+             "SuggestionCreate", "Suggestion"),
+    Endpoint("GET", EXP + "/suggestions", core.list_suggestions, "List suggestions", None,
+             "Pagination"),
+    Endpoint("DELETE", EXP + "/suggestions", core.delete_suggestions,
+             "Delete open suggestions", None, "none"),
+    Endpoint("GET", EXP + "/suggestions/{suggestion_id}", core.get_suggestion,
+             "Fetch a suggestion", None, "Suggestion"),
+    Endpoint("DELETE", EXP + "/suggestions/{suggestion_id}", core.delete_suggestion,
+             "Delete an open suggestion", None, "none"),
+    Endpoint("POST", EXP + "/observations", core.post_observation, "Report an observation",
+             "ObservationCreate", "Observation"),
+    Endpoint("POST", EXP + "/observations/batch", core.post_observation_batch,
+             "Report several observations", "ObservationBatch", "Pagination"),
+    Endpoint("GET", EXP + "/observations", core.list_observations, "List observations", None,
+             "Pagination"),
+    Endpoint("GET", EXP + "/observations/{observation_id}", core.get_observation,
+             "Fetch an observation", None, "Observation"),
+    Endpoint("GET", EXP + "/best_assignments", core.best_assignments,
+             "Best observation, or the Pareto front", None, "Pagination"),
+    Endpoint("GET", "/v1/tokens/self", ai.token_self, "The caller's token", None, "Token"),
+    Endpoint("GET", PROJECT, ai.get_project, "Fetch (creating on first use) a project", None,
+             "Project"),
+    Endpoint("POST", "/v1/clients/{client_id}/projects", ai.post_project, "Create a project",
+             "ProjectCreate", "Project"),
+    Endpoint("POST", PROJECT + "/aiexperiments", ai.post_aiexperiment,
+             "Create an AI experiment", "AIExperimentCreate", "AIExperiment"),
+    Endpoint("GET", AIEXP, ai.get_aiexperiment, "Fetch an AI experiment", None,
+             "AIExperiment"),
+    Endpoint("DELETE", AIEXP, ai.delete_aiexperiment, "Delete an AI experiment", None, "none"),
+    Endpoint("POST", AIEXP + "/training_runs", ai.post_run, "Create a training run",
+             "RunCreate", "TrainingRun"),
+    Endpoint("GET", AIEXP + "/best_training_runs", ai.best_runs, "Runs of the best observations",
+             None, "Pagination"),
+    Endpoint("GET", "/v1/training_runs/{run_id}", runs.get_run, "Fetch a training run", None,
+             "TrainingRun"),
+    Endpoint("MERGE", "/v1/training_runs/{run_id}", runs.merge_run,
+             "Merge values or state into a run", "RunMerge", "TrainingRun"),
+    Endpoint("POST", "/v1/training_runs/{run_id}/checkpoints", runs.post_checkpoint,
+             "Log a checkpoint", "Checkpoint", "none"),
+)

@@ -1,0 +1,195 @@
+"""Training runs of AI experiments: each one serves a suggestion and, when it ends, records the
+observation for that suggestion (failed when a metric is missing or the run failed).
+
+A run is stored as the TrainingRun JSON the client reads; MERGE is a compare-and-set in the
+store, so concurrent `log_metric` calls and the final state change never lose each other.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.http import Call, Reply
+from coordinator.errors import InvalidInput, NotFound
+from coordinator.service import Experiment, Service, create_suggestion_now
+from coordinator.validation import (
+    Problems,
+    as_choice,
+    as_mapping,
+    as_number,
+    as_text,
+    flat_metadata,
+    unknown_keys,
+)
+
+MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "model", "name",
+             "assignments", "assignments_meta", "assignments_sources", "sys_metadata",
+             "dev_metadata", "favorite", "files", "tags")
+STATES = ("active", "completed", "failed")
+FINISHED = ("completed", "failed")
+
+
+def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
+            client: str) -> dict[str, Any]:
+    problems = Problems()
+    raw = present(body)
+    unknown_keys(raw, ("name", "metadata"), "", problems)
+    name = as_text(raw["name"], "name", problems, max_len=300) if "name" in raw else None
+    metadata = flat_metadata(raw["metadata"], "metadata", problems) if "metadata" in raw else {}
+    raise_problems(problems)
+    suggestion = create_suggestion_now(service, experiment.id)
+    run_id = service.store.allocate_ids()[0]
+    now = int(time.time())
+    project = service.store.experiment_meta(experiment.id).get("project") or None
+    run = {"object": "training_run", "id": run_id, "experiment": experiment.id,
+           "project": project, "client": client, "user": client,
+           "name": name or f"run {run_id}", "state": "active",
+           "assignments": suggestion.assignments, "values": {}, "suggestion": suggestion.id,
+           "observation": None, "finished": False, "completed": None, "created": now,
+           "updated": now, "deleted": False, "metadata": metadata or None,
+           "source_code": None, "logs": {}, "datasets": {}, "model": None, "files": [],
+           "favorite": False, "tags": [], "checkpoint_count": 0, "best_checkpoint": None}
+    service.store.add_run(experiment.id, run_id, json.dumps(run, allow_nan=False))
+    return run
+
+
+def _check_values(raw: Any, problems: Problems) -> None:
+    values = as_mapping(raw, "values", problems)
+    for name, item in (values or {}).items():
+        if item is None:
+            continue
+        entry = as_mapping(item, f"values.{name}", problems)
+        if entry is None:
+            continue
+        entry = present(entry)
+        unknown_keys(entry, ("name", "value", "value_stddev"), f"values.{name}", problems)
+        if "value" in entry:
+            as_number(entry["value"], f"values.{name}.value", problems)
+        stddev = entry.get("value_stddev")
+        if stddev is not None and (as_number(stddev, f"values.{name}.value_stddev", problems)
+                                   or 0) < 0:
+            problems.add(f"values.{name}.value_stddev", "must be >= 0")
+
+
+def check_patch(patch: Mapping[str, Any]) -> None:
+    problems = Problems()
+    unknown_keys(patch, MERGEABLE, "", problems)
+    if patch.get("state") is not None:
+        as_choice(patch["state"], STATES, "state", problems)
+    if patch.get("values") is not None:
+        _check_values(patch["values"], problems)
+    if patch.get("metadata") is not None:
+        flat_metadata(patch["metadata"], "metadata", problems)
+    if patch.get("name") is not None:
+        as_text(patch["name"], "name", problems, max_len=300)
+    raise_problems(problems)
+
+
+def deep_merge(old: Any, patch: Any) -> Any:
+    """MERGE semantics: dicts merge recursively, a null removes the key, the rest replaces."""
+    if not isinstance(old, dict) or not isinstance(patch, dict):
+        return patch
+    merged = dict(old)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = deep_merge(merged.get(key), value)
+    return merged
+
+
+def _apply(patch: dict[str, Any]):
+    def change(text: str) -> str:
+        run = json.loads(text)
+        merged = deep_merge(run, patch)
+        for key in ("values", "logs", "datasets"):
+            merged.setdefault(key, {})
+        merged["state"] = merged.get("state") or run["state"]
+        merged["updated"] = int(time.time())
+        if run["state"] == "active" and merged["state"] in FINISHED:
+            merged["finished"], merged["completed"] = True, merged["updated"]
+        return json.dumps(merged, allow_nan=False)
+    return change
+
+
+def locate(service: Service, raw_id: str) -> tuple[Experiment, str]:
+    problems = Problems()
+    run_id = object_id(raw_id, "training_run", problems)
+    experiment_id = service.store.run_experiment(run_id) if run_id else None
+    if not run_id or not experiment_id:
+        raise NotFound(f"training run {raw_id[:40]!r} not found")
+    return service.experiment(experiment_id, include_deleted=True), run_id
+
+
+def load(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
+    text = service.store.run(experiment.id, run_id)
+    if text is None:
+        raise NotFound(f"training run {run_id} not found")
+    return render(json.loads(text))
+
+
+def render(run: dict[str, Any]) -> dict[str, Any]:
+    values = run.get("values") or {}
+    run["values"] = {name: {"object": "metric_evaluation", "name": name, "value_stddev": None,
+                            **(item if isinstance(item, dict) else {})}
+                     for name, item in values.items()}
+    return run
+
+
+def finish(service: Service, experiment: Experiment, run: dict[str, Any]) -> None:
+    """The run ended: record its suggestion's observation once."""
+    suggestion = service.store.suggestion(experiment.id, str(run["suggestion"]))
+    if suggestion is None or not suggestion.is_open:
+        return
+    names = {m.name for m in experiment.spec.metrics}
+    values = {name: (item["value"], item.get("value_stddev"))
+              for name, item in (run.get("values") or {}).items()
+              if name in names and isinstance(item, dict) and item.get("value") is not None}
+    failed = run["state"] == "failed"
+    record = service.new_observation(experiment, suggestion, values, failed=failed,
+                                     reason="the training run failed" if failed else "",
+                                     metadata={"training_run": run["id"]})
+    if service.store.observe(record) == "OK":
+        service.store.update_run(experiment.id, run["id"], _apply({"observation": record.id}))
+
+
+def merge_run(call: Call) -> Reply:
+    experiment, run_id = locate(call.service, call.path["run_id"])
+    patch = dict(call.body)
+    check_patch(patch)
+    changed = call.service.store.update_run(experiment.id, run_id, _apply(patch))
+    if changed is None:
+        raise NotFound(f"training run {run_id} not found")
+    old, new = json.loads(changed[0]), json.loads(changed[1])
+    if old["state"] == "active" and new["state"] in FINISHED:
+        finish(call.service, experiment, new)
+    if call.headers.get("x-response-content") == "skip":
+        return Reply(status=204)
+    return Reply(load(call.service, experiment, run_id))
+
+
+def get_run(call: Call) -> dict[str, Any]:
+    experiment, run_id = locate(call.service, call.path["run_id"])
+    return load(call.service, experiment, run_id)
+
+
+def experiment_runs(service: Service, experiment: Experiment) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in service.store.runs(experiment.id)]
+
+
+def post_checkpoint(call: Call) -> Reply:
+    """Checkpoints are counted, not kept: Celeriac optimizes on the final values only."""
+    experiment, run_id = locate(call.service, call.path["run_id"])
+    if not isinstance(call.body.get("values"), list | dict):
+        raise InvalidInput("values: required, the checkpoint's metric values")
+
+    def count(text: str) -> str:
+        run = json.loads(text)
+        run["checkpoint_count"] = int(run.get("checkpoint_count") or 0) + 1
+        return json.dumps(run)
+    call.service.store.update_run(experiment.id, run_id, count)
+    return Reply(status=204)

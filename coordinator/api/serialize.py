@@ -1,0 +1,114 @@
+"""Celeriac records as the SigOpt v1 objects the official client parses.
+
+Ids are strings, timestamps whole epoch seconds, assignment values typed by parameter
+(double -> float, int -> int, categorical -> str).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from coordinator.experiment import ExperimentSpec
+from coordinator.records import ObservationRecord, Suggestion
+from coordinator.service import Experiment
+from optimizer import Metric, Parameter
+
+
+def parameter_json(p: Parameter) -> dict[str, Any]:
+    body: dict[str, Any] = {"object": "parameter", "name": p.name, "type": p.type,
+                            "bounds": None, "categorical_values": None, "conditions": {},
+                            "default_value": None, "grid": [], "precision": None,
+                            "prior": None, "tunable": True,
+                            "transformation": "log" if p.log else None}
+    if p.type == "categorical":
+        body["categorical_values"] = [{"object": "categorical_value", "name": name,
+                                       "enum_index": i + 1}
+                                      for i, name in enumerate(p.categories)]
+    else:
+        cast = int if p.type == "int" else float
+        body["bounds"] = {"object": "bounds", "min": cast(p.low), "max": cast(p.high)}
+    return body
+
+
+def metric_json(m: Metric) -> dict[str, Any]:
+    return {"object": "metric", "name": m.name, "objective": m.objective,
+            "strategy": m.strategy, "threshold": m.threshold}
+
+
+def _spec_fields(spec: ExperimentSpec) -> dict[str, Any]:
+    return {"name": spec.name, "parameters": [parameter_json(p) for p in spec.parameters],
+            "metrics": [metric_json(m) for m in spec.metrics],
+            "parallel_bandwidth": spec.parallel_bandwidth, "metadata": spec.metadata or None,
+            "conditionals": [], "linear_constraints": [], "num_solutions": 1,
+            "development": False, "type": "offline"}
+
+
+def experiment_json(experiment: Experiment, meta: Mapping[str, str],
+                    progress: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "experiment", "id": experiment.id, **_spec_fields(experiment.spec),
+            "observation_budget": experiment.spec.budget, "client": meta.get("client") or None,
+            "user": meta.get("client") or None, "project": meta.get("project") or None,
+            "created": experiment.created, "updated": int(meta.get("updated") or
+                                                          experiment.created),
+            "state": experiment.state, "progress": progress}
+
+
+def aiexperiment_json(experiment: Experiment, meta: Mapping[str, str],
+                      progress: dict[str, Any]) -> dict[str, Any]:
+    body = experiment_json(experiment, meta, progress)
+    body.pop("observation_budget")
+    return {**body, "object": "aiexperiment", "budget": experiment.spec.budget}
+
+
+def suggestion_json(s: Suggestion) -> dict[str, Any]:
+    return {"object": "suggestion", "id": s.id, "experiment": s.experiment,
+            "assignments": s.assignments, "state": "open" if s.is_open else "closed",
+            "created": s.created // 1000, "deleted": s.state == "deleted",
+            "metadata": s.metadata or None}
+
+
+def values_json(o: ObservationRecord) -> list[dict[str, Any]]:
+    return [{"object": "metric_evaluation", "name": v.name, "value": v.value,
+             "value_stddev": v.value_stddev} for v in o.values]
+
+
+def _single_value(o: ObservationRecord, spec: ExperimentSpec) -> dict[str, Any]:
+    """SigOpt's client model reads top-level value/value_stddev; filled for one metric."""
+    if len(spec.metrics) != 1 or not o.values:
+        return {"value": None, "value_stddev": None}
+    return {"value": o.values[0].value, "value_stddev": o.values[0].value_stddev}
+
+
+def observation_json(o: ObservationRecord, spec: ExperimentSpec) -> dict[str, Any]:
+    return {"object": "observation", "id": o.id, "experiment": o.experiment,
+            "suggestion": o.suggestion, "assignments": o.assignments, "created": int(o.created),
+            "failed": o.failed, "metadata": o.metadata or None, "values": values_json(o),
+            **_single_value(o, spec), "task": None}
+
+
+def best_assignments_json(o: ObservationRecord, spec: ExperimentSpec) -> dict[str, Any]:
+    return {"object": "best_assignments", "id": o.id, "assignments": o.assignments,
+            "metadata": o.metadata or None, "values": values_json(o),
+            **_single_value(o, spec), "task": None}
+
+
+def core_progress(observations: list[ObservationRecord], best: list[ObservationRecord],
+                  spec: ExperimentSpec) -> dict[str, Any]:
+    first = observations[0] if observations else None
+    last = observations[-1] if observations else None
+    return {"object": "progress", "observation_count": len(observations),
+            "observation_budget_consumed": float(len(observations)),
+            "first_observation": observation_json(first, spec) if first else None,
+            "last_observation": observation_json(last, spec) if last else None,
+            "best_observation": observation_json(best[0], spec) if best else None}
+
+
+def run_progress(runs: list[dict[str, Any]], budget: int | None) -> dict[str, Any]:
+    """remaining_budget counts active runs as spent: that is the client loop's stop rule."""
+    live = [r for r in runs if not r.get("deleted")]
+    active = sum(r.get("state") == "active" for r in live)
+    finished = len(live) - active
+    return {"object": "progress", "finished_run_count": finished, "active_run_count": active,
+            "total_run_count": len(live),
+            "remaining_budget": None if budget is None else max(0, budget - len(live))}
