@@ -88,19 +88,23 @@ class GaussianProcess:
     def predict_grad(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """Mean, std and their gradients (B, D) for a batch, for the L-BFGS-B refinement."""
         ls2 = self.hyper.length_scales**2
-        diff = x[:, None, :] - self.x[None, :, :]
-        r = np.sqrt(np.maximum(np.sum(diff**2 / ls2, axis=2), 0.0))
+        r = np.sqrt(_scaled_sq_dist(x, self.x, self.hyper.length_scales))
         e = np.exp(-SQRT5 * r)
         amp = self.hyper.amplitude
         k = amp * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
-        dk = (-amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e)[:, :, None] * diff / ls2
+        g = -amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e  # dk/dx = g * (x - x_i) / ls2
         mean = k @ self.weights
-        dmean = np.einsum("bnd,n->bd", dk, self.weights)
-        v = cho_solve((self.chol, True), k.T)
-        var = np.maximum(amp - np.sum(k * v.T, axis=1), 1e-12)
-        dvar = -2.0 * np.einsum("bnd,nb->bd", dk, v)
+        v = cho_solve((self.chol, True), k.T).T
+        var = np.maximum(amp - np.sum(k * v, axis=1), 1e-12)
         std = np.sqrt(var)
+        dmean = _weighted_diff(x, self.x, g * self.weights) / ls2
+        dvar = -2.0 * _weighted_diff(x, self.x, g * v) / ls2
         return mean, std, dmean, dvar / (2.0 * std[:, None])
+
+
+def _weighted_diff(x: np.ndarray, train: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum_i w[b, i] * (x[b] - train[i]) without building the (B, n, D) tensor."""
+    return x * w.sum(axis=1)[:, None] - w @ train
 
 
 def _scaled_sq_dist(a: np.ndarray, b: np.ndarray, ls: np.ndarray) -> np.ndarray:

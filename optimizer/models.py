@@ -36,23 +36,6 @@ class Target:
         return (raw_value - self.mean) / self.scale
 
 
-def warp(raw: np.ndarray) -> np.ndarray:
-    """Monotone output warping for heavy-tailed objectives (Rosenbrock-like valleys).
-
-    A log transform of the distance to the best value keeps the argmax, and lets the GP spend
-    its amplitude near the optimum instead of on a few huge losses. Only applied when the
-    values are strongly skewed towards bad ones.
-    """
-    spread = np.max(raw) - np.min(raw)
-    if spread <= 0:
-        return raw
-    median_gap = np.max(raw) - np.median(raw)
-    if median_gap > 0.2 * spread:
-        return raw
-    gap = (np.max(raw) - raw) / spread
-    return -np.log(gap + 1e-3)
-
-
 def fit_model(
     x: np.ndarray, target: Target, rng: np.random.Generator, priority: np.ndarray | None = None
 ) -> GaussianProcess:
