@@ -1,14 +1,22 @@
 """`coordinator run`: dispatch, sweep and report until the budget is spent.
 
 The loop keeps nothing that is not in Redis: kill it at any moment and a new run carries on
-where it stopped (the sweeper re-sends whatever was dispatched but never claimed).
+where it stopped (the sweeper re-sends whatever was dispatched but never claimed). A suggestion a
+stopping worker hands back is swept (re-sent) as soon as its `released` event arrives, not at
+the next sweep tick. A Redis restart is ridden out: redis-py retries each command with backoff
+(coordinator/connection.py), and publishing a task, whose kombu retry gives up within a
+second, is retried here with backoff for as long as Redis stays away.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+
+import redis
+from kombu.exceptions import OperationalError
 
 from coordinator import reporting
 from coordinator.dispatch import Dispatcher, TaskSender
@@ -18,7 +26,12 @@ from coordinator.service import Experiment, Service
 from coordinator.settings import Timing
 from coordinator.sweeper import Sweeper
 
+log = logging.getLogger(__name__)
+
 OnProgress = Callable[[Status], None]
+
+OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError)
+SEND_PATIENCE = 120.0  # seconds a publish keeps retrying before the loop gives up on Redis
 
 
 class Runner:
@@ -26,13 +39,14 @@ class Runner:
         self.service = service
         self.sender = sender
         self.timing = timing
-        self.dispatcher = Dispatcher(service, sender, timing)
+        self.dispatcher = Dispatcher(service, PatientSender(sender), timing)
 
     def run(self, experiment_id: str, stop: threading.Event,
             on_progress: OnProgress | None = None) -> Status:
         experiment = self.service.experiment(experiment_id)
         check_runnable(experiment)
-        sweeper = Sweeper(self.service, lambda _eid, sid: self.sender.send(experiment, sid),
+        patient = PatientSender(self.sender)
+        sweeper = Sweeper(self.service, lambda _eid, sid: patient.send(experiment, sid),
                           self.timing)
         store = self.service.store
         cursor = store.last_event_id(experiment.id)
@@ -52,6 +66,8 @@ class Runner:
                                            int(self.timing.sweep_interval * 1000))
             if events:
                 cursor = events[-1][0]
+                if any(fields.get("type") == "released" for _, fields in events):
+                    last_sweep = 0.0  # a stopping worker handed one back: re-send it now
         final = reporting.status(self.service, experiment.id)
         if on_progress:
             on_progress(final)
@@ -66,3 +82,33 @@ def check_runnable(experiment: Experiment) -> None:
     if spec.budget is None:
         raise InvalidInput(f"experiment {experiment.id} has no budget; `coordinator run` needs "
                            f"one to know when to stop")
+
+
+class PatientSender(TaskSender):
+    """Publishes through the TaskSender, retrying with backoff while Redis is away.
+
+    kombu's own publish retry gives up after about 0.6 s, shorter than any Redis restart; and a
+    suggestion whose task was never published would otherwise wait the whole claim timeout
+    before the sweeper re-sends it."""
+
+    def __init__(self, sender: TaskSender, patience: float = SEND_PATIENCE) -> None:
+        self.sender = sender
+        self.app, self.queue = sender.app, sender.queue
+        self.patience = patience
+
+    def send(self, experiment: Experiment, suggestion_id: str) -> None:
+        deadline, pause = time.monotonic() + self.patience, 0.1
+        while True:
+            try:
+                self.sender.send(experiment, suggestion_id)
+                return
+            except OUTAGE_ERRORS as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("sending suggestion %s failed (%s); retrying in %.1f s",
+                            suggestion_id, exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    def close(self) -> None:
+        self.sender.close()

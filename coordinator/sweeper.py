@@ -2,7 +2,9 @@
 again; after max_attempts they are closed as failed observations.
 
 All decisions are made inside sweep.lua against the Redis server clock, so any number of
-sweepers (inside `coordinator run`, or `coordinator sweep`) can run at once.
+sweepers (inside `coordinator run`, or `coordinator sweep`) can run at once: the first moves the
+deadline and the others see nothing to do. A sweeper killed between the script and the publish
+loses nothing either: the script set a claim deadline, so the next sweep re-sends it.
 """
 
 from __future__ import annotations
@@ -50,8 +52,17 @@ class Sweeper:
                 (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
                 log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
                          outcome.lower())
-                self.send(experiment.id, sid)
+                self._send(experiment, sid)
             elif outcome == "FAILED":
                 result.failed.append(sid)
                 log.warning("suggestion %s of experiment %s: %s", sid, experiment.id, reason)
         return result
+
+    def _send(self, experiment: Experiment, sid: str) -> None:
+        """A failed publish (Redis going away) must not stop the sweep of the others: the
+        suggestion already has a claim deadline, so a later sweep sends it again."""
+        try:
+            self.send(experiment.id, sid)
+        except Exception as exc:
+            log.warning("suggestion %s of experiment %s: sending failed (%s); a later sweep "
+                        "sends it again", sid, experiment.id, exc)

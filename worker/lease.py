@@ -3,6 +3,10 @@
 If a heartbeat is refused (the lease expired and the suggestion went to another worker, or the
 suggestion was deleted), `lost` is set so a command evaluation can be stopped early; the
 observation would be refused anyway.
+
+A worker told to stop asks every lease of its process to hand back (`request_hand_back`, safe
+from a signal handler: it only sets events); the task then releases the suggestion at once
+(`release`) instead of letting the lease run out, so it runs again elsewhere within a sweep.
 """
 
 from __future__ import annotations
@@ -16,24 +20,33 @@ from coordinator.store import Store
 log = logging.getLogger(__name__)
 
 
+class HandedBack(BaseException):
+    """Raised into a Python metric to stop it when the worker shuts down. A BaseException so
+    that the user's `except Exception` and our own failure handling let it through."""
+
+
 class Lease:
     def __init__(self, store: Store, experiment_id: str, suggestion_id: str, epoch: int,
-                 timing: Timing) -> None:
+                 timing: Timing, interruptible: bool = False) -> None:
         self.store = store
         self.experiment_id = experiment_id
         self.suggestion_id = suggestion_id
         self.epoch = epoch
         self.timing = timing
-        self.lost = threading.Event()
+        self.interruptible = interruptible  # a Python metric in this thread: raise HandedBack
+        self.lost = threading.Event()  # also the evaluation's cancel event
+        self.handing_back = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True,
                                         name=f"lease-{suggestion_id}")
 
     def __enter__(self) -> Lease:
+        ACTIVE.add(self)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        ACTIVE.discard(self)
         self._stop.set()
         self._thread.join(timeout=5)
 
@@ -46,11 +59,33 @@ class Lease:
                 log.warning("heartbeat for suggestion %s failed: %s", self.suggestion_id, exc)
                 continue
             if not alive:
-                log.warning("lost the lease on suggestion %s (epoch %s)", self.suggestion_id,
-                            self.epoch)
+                if not self.handing_back.is_set():
+                    log.warning("lost the lease on suggestion %s (epoch %s)",
+                                self.suggestion_id, self.epoch)
                 self.lost.set()
                 return
 
+    def request_hand_back(self) -> bool:
+        """Marks the lease for hand-back and cancels a command evaluation. Only sets events, so
+        it is safe inside a signal handler; returns False when already requested."""
+        if self.handing_back.is_set():
+            return False
+        self.handing_back.set()
+        self.lost.set()
+        return True
+
     def release(self) -> bool:
-        """Hands the suggestion back at once (graceful shutdown)."""
-        return self.store.release(self.experiment_id, self.suggestion_id, self.epoch)
+        """Hands the suggestion back at once (graceful shutdown); False if no longer ours."""
+        self._stop.set()
+        try:
+            released = self.store.release(self.experiment_id, self.suggestion_id, self.epoch)
+        except Exception as exc:  # Redis down: the sweeper recovers it when the lease runs out
+            log.warning("could not hand back suggestion %s: %s", self.suggestion_id, exc)
+            return False
+        log.warning("handed suggestion %s of experiment %s back (worker shutting down): %s",
+                    self.suggestion_id, self.experiment_id,
+                    "it runs again elsewhere" if released else "it was no longer ours")
+        return released
+
+
+ACTIVE: set[Lease] = set()  # leases held by this process; read by the shutdown handlers

@@ -15,6 +15,7 @@ import traceback
 from functools import cache
 from typing import Any
 
+from billiard.common import terminate_handler_fired
 from celery.exceptions import SoftTimeLimitExceeded
 
 from coordinator.celery_config import TASK_NAME
@@ -24,9 +25,10 @@ from coordinator.records import Suggestion
 from coordinator.service import Service
 from coordinator.settings import Timing
 from coordinator.store import Store
+from worker import shutdown
 from worker.celery import app
 from worker.evaluation import EvaluationFailed, Values, evaluate
-from worker.lease import Lease
+from worker.lease import HandedBack, Lease
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,12 @@ def _owner() -> str:
 
 @app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
 def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any]:
+    shutdown.ensure_child_handlers()
+    with shutdown.task_running():  # a shutdown signal now hands back, never kills mid-task
+        return _claim_and_evaluate(experiment_id, suggestion_id)
+
+
+def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any]:
     service, timing = _service(), Timing.from_env()
     try:
         experiment = service.experiment(experiment_id)
@@ -58,8 +66,12 @@ def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any
                             assignments=claim.assignments, epoch=claim.epoch,
                             attempts=claim.attempts)
     started = time.monotonic()
-    with Lease(service.store, experiment.id, suggestion_id, claim.epoch, timing) as lease:
-        values, reason = _run(experiment.spec, suggestion, lease)
+    lease = Lease(service.store, experiment.id, suggestion_id, claim.epoch, timing,
+                  interruptible=not experiment.spec.evaluation.command)
+    values, reason = _evaluate_under(lease, experiment.spec, suggestion)
+    if lease.handing_back.is_set():  # the worker is shutting down: no result, hand it back
+        lease.release()
+        return {"status": "RELEASED"}
     observation = service.new_observation(
         experiment, suggestion, values, failed=bool(reason), reason=reason,
         metadata={"hostname": socket.gethostname(), "worker": _owner(),
@@ -70,6 +82,19 @@ def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any
         log.warning("late result for suggestion %s refused (%s): it was re-run elsewhere or "
                     "deleted", suggestion_id, status)
     return {"status": status, "observation": observation.id}
+
+
+def _evaluate_under(lease: Lease, spec: Any, suggestion: Suggestion) -> tuple[Values, str]:
+    """Runs the metric while the lease is kept alive; HandedBack (raised into the metric by
+    the shutdown handler) ends it early with no result."""
+    try:
+        with lease:
+            return _run(spec, suggestion, lease)
+    except HandedBack:
+        return {}, "handed back"
+    except SystemExit:  # billiard ends the child for another signal (SIGHUP, SIGQUIT)
+        lease.release()
+        raise
 
 
 def _run(spec: Any, suggestion: Suggestion, lease: Lease) -> tuple[Values, str]:
@@ -83,5 +108,7 @@ def _run(spec: Any, suggestion: Suggestion, lease: Lease) -> tuple[Values, str]:
     except SoftTimeLimitExceeded:
         return {}, f"evaluation ran past its timeout of {spec.evaluation.timeout:g} s"
     except (Exception, SystemExit) as exc:
+        if isinstance(exc, SystemExit) and terminate_handler_fired():
+            raise  # billiard is ending the pool child: not the metric's failure
         frames = traceback.format_exception(exc)[-4:]
         return {}, f"{type(exc).__name__}: {exc} | " + "".join(frames).strip()[-1500:]
