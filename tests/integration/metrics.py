@@ -37,3 +37,11 @@ def poison(assignments: dict) -> float:
     """Kills its own process every time: the poison-suggestion case."""
     os.kill(os.getpid(), signal.SIGKILL)
     return 0.0
+
+
+def poison_below_zero(assignments: dict) -> float:
+    """A poison suggestion wherever x < 0 (kills its own process every time); fine elsewhere."""
+    if assignments["x"] < 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "0.2")))
+    return assignments["x"]
