@@ -36,6 +36,20 @@ class Target:
         return (raw_value - self.mean) / self.scale
 
 
+def compress_tail(raw: np.ndarray) -> np.ndarray:
+    """Log-compress values worse than the median, in units of the interquartile range.
+
+    Keeps the order (so the argmax and EI's incumbent are unchanged) and keeps the good half
+    linear, where the optimum is resolved, but stops a few huge losses from setting the scale.
+    """
+    median = float(np.median(raw))
+    iqr = float(np.subtract(*np.percentile(raw, [75, 25]))) or 1.0
+    out = raw.astype(float).copy()
+    worse = out < median
+    out[worse] = median - iqr * np.log1p((median - out[worse]) / iqr)
+    return out
+
+
 def fit_model(
     x: np.ndarray, target: Target, rng: np.random.Generator, priority: np.ndarray | None = None
 ) -> GaussianProcess:
