@@ -14,7 +14,7 @@ import numpy as np
 
 from optimizer import design, search
 from optimizer.acquisition import Acquisition, Feasibility, Objective
-from optimizer.gp import GaussianProcess
+from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
 from optimizer.models import Target, compress_tail, fit_model, scalarize, subsample
 from optimizer.settings import Settings
@@ -41,6 +41,7 @@ class Problem:
     constraint_values: list[tuple[np.ndarray, float]]  # (values, threshold), larger is better
     failure_features: np.ndarray  # every usable observation, for the failure model
     succeeded: np.ndarray
+    failed_features: np.ndarray  # failed points, imputed at the worst value in the objective
     pending: np.ndarray  # features of pending points
 
 
@@ -85,6 +86,7 @@ def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[
         constraint_values=cons,
         failure_features=space.features_of([o.assignments for o in usable]),
         succeeded=ok,
+        failed_features=space.features_of([o.assignments for o in usable if o.failed]),
         pending=space.features_of(history.pending),
     )
 
@@ -116,11 +118,17 @@ def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianPr
     whole range made the surface too peaky at the incumbent (Branin median log10 regret
     -1.9 vs -4.7 without), while leaving huge losses raw wastes the GP's amplitude on them
     (Rosenbrock-4D q=4: 2.53 raw vs 1.83 compressed). Reported noise keeps values raw.
+    Failed points enter at the worst observed value: the failure model alone let expected
+    improvement extrapolate straight into a region where every evaluation had failed.
     """
-    if problem.stddevs is None:
+    n, failed = len(raw), len(problem.failed_features)
+    raw = np.concatenate([raw, np.full(failed, raw.min())])
+    stddevs = None if problem.stddevs is None else np.append(problem.stddevs, [0.0] * failed)
+    if stddevs is None:
         raw = compress_tail(raw)
-    target = Target.standardize(raw, problem.stddevs)
-    return fit_model(problem.features, target, rng), target.y
+    target = Target.standardize(raw, stddevs)
+    features = np.vstack([problem.features, problem.failed_features])
+    return fit_model(features, target, rng), target.y[:n]
 
 
 def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, float]]:  # type: ignore[no-untyped-def]
@@ -131,7 +139,8 @@ def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, fl
         models.append((fit_model(problem.features, target, rng), target.level(threshold)))
     if not problem.succeeded.all():
         target = Target.standardize(np.where(problem.succeeded, 1.0, -1.0))
-        models.append((fit_model(problem.failure_features, target, rng), target.level(0.0)))
+        model = fit_model(problem.failure_features, target, rng, SMOOTH)
+        models.append((model, target.level(0.0)))
     return models
 
 

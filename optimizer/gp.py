@@ -30,12 +30,30 @@ class Hyper:
     noise: float
 
 
-def fit_hyper(x: np.ndarray, y: np.ndarray, alpha: np.ndarray, seed: int, restarts: int) -> Hyper:
-    """Maximum marginal likelihood on standardized y; bounds keep length scales sane in [0,1]."""
+@dataclass(frozen=True)
+class Bounds:
+    """Hyperparameter bounds; label-like targets (success/failure) need smoother models."""
+
+    length: tuple[float, float] = (1e-2, 2e1)
+    noise: tuple[float, float] = (1e-7, 1e-1)
+
+
+SMOOTH = Bounds(length=(1e-1, 2e1), noise=(1e-2, 5e-1))
+
+
+def fit_hyper(
+    x: np.ndarray, y: np.ndarray, alpha: np.ndarray, seed: int, restarts: int,
+    bounds: Bounds = Bounds(),  # noqa: B008 - frozen dataclass, safe as a default
+) -> Hyper:
+    """Maximum marginal likelihood on standardized y; bounds keep length scales sane in [0,1].
+
+    Without the SMOOTH bounds a success/failure model interpolates its +-1 labels with tiny
+    length scales and then predicts 'probably fine' a short distance from every failure.
+    """
     dim = x.shape[1]
     kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-        length_scale=np.full(dim, 0.3), length_scale_bounds=(1e-2, 2e1), nu=2.5
-    ) + WhiteKernel(1e-4, (1e-7, 1e-1))
+        length_scale=np.full(dim, 0.3), length_scale_bounds=bounds.length, nu=2.5
+    ) + WhiteKernel(max(1e-4, bounds.noise[0]), bounds.noise)
     model = GaussianProcessRegressor(
         kernel, alpha=alpha + JITTER, n_restarts_optimizer=restarts, random_state=seed
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.gp import GaussianProcess, fit_hyper
+from optimizer.gp import Bounds, GaussianProcess, fit_hyper
 
 FIT_LIMIT = 80
 PARETO_RHO = 0.05
@@ -51,19 +51,20 @@ def compress_tail(raw: np.ndarray) -> np.ndarray:
 
 
 def fit_model(
-    x: np.ndarray, target: Target, rng: np.random.Generator, priority: np.ndarray | None = None
+    x: np.ndarray, target: Target, rng: np.random.Generator, bounds: Bounds = Bounds()  # noqa: B008
 ) -> GaussianProcess:
     """Hyperparameters from at most FIT_LIMIT points (the best half plus random others)."""
     n = len(x)
     if n > FIT_LIMIT:
-        order = np.argsort(-(target.y if priority is None else priority))
+        order = np.argsort(-target.y)
         top = order[: FIT_LIMIT // 2]
         rest = rng.choice(order[FIT_LIMIT // 2 :], size=FIT_LIMIT - len(top), replace=False)
         idx = np.concatenate([top, rest])
     else:
         idx = np.arange(n)
     restarts = 1 if n <= 30 else 0
-    hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], int(rng.integers(2**31)), restarts)
+    seed = int(rng.integers(2**31))
+    hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], seed, restarts, bounds)
     return GaussianProcess(hyper, x, target.y, target.alpha)
 
 

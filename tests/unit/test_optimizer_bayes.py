@@ -1,0 +1,122 @@
+"""Bayesian optimization: uses the model, spreads batches, honours constraints and failures."""
+
+import numpy as np
+
+from optimizer import Metric, Observation, Parameter, Settings, Space, suggest
+from optimizer.bayes import initial_points
+
+SPACE = Space([Parameter("x", "double", 0.0, 1.0), Parameter("y", "double", 0.0, 1.0)])
+
+
+def peak(point):
+    return -((point["x"] - 0.3) ** 2) - (point["y"] - 0.6) ** 2
+
+
+def grid_history(function=peak, n=16, metric="f"):
+    points = SPACE.decode(np.random.default_rng(0).random((n, 2)))
+    return [Observation(p, {metric: function(p)}) for p in points]
+
+
+def distance(a, b):
+    return float(np.hypot(a["x"] - b["x"], a["y"] - b["y"]))
+
+
+def test_first_wave_is_space_filling_design():
+    props = suggest(SPACE, [Metric("f")], [], [], 4, Settings(seed=0), parallel_bandwidth=4)
+    assert {p.strategy for p in props} == {"sobol"}
+    assert initial_points(2, 4) % 4 == 0
+
+
+def test_model_proposals_go_near_the_optimum():
+    props = suggest(SPACE, [Metric("f")], grid_history(), [], 1, Settings(seed=1))
+    assert props[0].strategy == "bayes"
+    assert distance(props[0].assignments, {"x": 0.3, "y": 0.6}) < 0.2
+
+
+def test_minimize_objective_is_honoured():
+    history = grid_history(lambda p: -peak(p))
+    props = suggest(SPACE, [Metric("f", objective="minimize")], history, [], 1, Settings(seed=1))
+    assert distance(props[0].assignments, {"x": 0.3, "y": 0.6}) < 0.2
+
+
+def test_batch_with_pending_points_is_spread_out():
+    history = grid_history()
+    pending = [{"x": 0.3, "y": 0.6}]
+    props = suggest(SPACE, [Metric("f")], history, pending, 4, Settings(seed=2), 5)
+    points = [p.assignments for p in props] + pending
+    gaps = [distance(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+    assert len(props) == 4 and min(gaps) > 0.01
+
+
+def test_same_seed_gives_the_same_bayes_batch():
+    history = grid_history()
+    runs = [suggest(SPACE, [Metric("f")], history, [], 3, Settings(seed=5), 3) for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_constraint_metric_keeps_proposals_feasible():
+    def values(p):
+        return {"f": p["x"], "cost": p["x"] + p["y"]}
+
+    points = SPACE.decode(np.random.default_rng(0).random((20, 2)))
+    history = [Observation(p, values(p)) for p in points]
+    metrics = [Metric("f"), Metric("cost", "minimize", "constraint", threshold=0.8)]
+    props = suggest(SPACE, metrics, history, [], 3, Settings(seed=3), 3)
+    assert all(p.assignments["x"] + p.assignments["y"] < 0.95 for p in props)
+    assert max(p.assignments["x"] for p in props) > 0.5
+
+
+def test_failed_region_is_avoided():
+    points = SPACE.decode(np.random.default_rng(0).random((24, 2)))
+    history = [
+        Observation(p, {}, failed=True) if p["x"] > 0.6 else Observation(p, {"f": p["x"]})
+        for p in points
+    ]
+    props = suggest(SPACE, [Metric("f")], history, [], 3, Settings(seed=4), 3)
+    assert all(p.assignments["x"] < 0.75 for p in props)
+
+
+def test_two_objectives_search_along_the_front():
+    points = SPACE.decode(np.random.default_rng(0).random((16, 2)))
+    history = [Observation(p, {"a": p["x"], "b": 1 - p["x"] ** 2 - p["y"]}) for p in points]
+    props = suggest(SPACE, [Metric("a"), Metric("b")], history, [], 4, Settings(seed=6), 4)
+    assert len(props) == 4 and {p.strategy for p in props} == {"bayes"}
+    assert np.mean([p.assignments["y"] for p in props]) < 0.4
+
+
+def test_reported_stddevs_are_accepted_as_noise():
+    points = SPACE.decode(np.random.default_rng(0).random((12, 2)))
+    history = [Observation(p, {"f": peak(p)}, stddevs={"f": 0.05}) for p in points]
+    props = suggest(SPACE, [Metric("f")], history, [], 2, Settings(seed=7), 2)
+    assert len(props) == 2 and all(SPACE.canonical(p.assignments) for p in props)
+
+
+def test_mixed_space_keeps_types_under_the_model():
+    space = Space(
+        [
+            Parameter("lr", "double", 1e-4, 1.0, log=True),
+            Parameter("n", "int", 1, 10),
+            Parameter("kind", "categorical", categories=("a", "b", "c")),
+        ]
+    )
+    points = space.decode(np.random.default_rng(0).random((12, 3)))
+    history = [Observation(p, {"f": -abs(np.log10(p["lr"]) + 2) - p["n"]}) for p in points]
+    props = suggest(space, [Metric("f")], history, [], 3, Settings(seed=8), 3)
+    for prop in props:
+        assert space.canonical(prop.assignments) == prop.assignments
+        assert type(prop.assignments["n"]) is int
+
+
+def test_large_history_still_produces_a_batch():
+    points = SPACE.decode(np.random.default_rng(1).random((400, 2)))
+    history = [Observation(p, {"f": peak(p)}) for p in points]
+    props = suggest(SPACE, [Metric("f")], history, [], 4, Settings(seed=9, max_history=60), 4)
+    assert len({SPACE.key(p.assignments) for p in props}) == 4
+
+
+def test_no_feasible_observation_yet_still_suggests():
+    points = SPACE.decode(np.random.default_rng(2).random((8, 2)))
+    history = [Observation(p, {"f": 1.0}) for p in points]
+    metrics = [Metric("f", threshold=5.0)]
+    props = suggest(SPACE, metrics, history, [], 2, Settings(seed=10), 2)
+    assert len(props) == 2
