@@ -11,6 +11,7 @@ from typing import Any
 
 from coordinator import keys
 from coordinator.connection import broker_url
+from coordinator.tls import tls_options
 
 TASK_NAME = "celeriac.evaluate"
 DEFAULT_QUEUE = "celeriac"
@@ -18,6 +19,14 @@ VISIBILITY_TIMEOUT = 8 * 3600
 
 
 def celery_settings(redis_url: str) -> dict[str, Any]:
+    settings = _base_settings(redis_url)
+    tls = tls_options(redis_url)
+    if tls:  # never kombu's silent CERT_NONE default for rediss://
+        settings["broker_use_ssl"] = tls
+    return settings
+
+
+def _base_settings(redis_url: str) -> dict[str, Any]:
     return {
         "broker_url": broker_url(redis_url),
         "broker_connection_retry_on_startup": True,

@@ -10,6 +10,7 @@ from redis.retry import Retry
 
 from coordinator.embedded import default_embedded
 from coordinator.errors import RedisUnavailable
+from coordinator.tls import redis_py_options
 
 ENV_URL = "CELERIAC_REDIS_URL"
 
@@ -23,7 +24,8 @@ def resolve_url(explicit: str | None = None) -> str:
 
 def connect(url: str, retries: int = 40) -> redis.Redis:
     """A client that rides out a Redis restart: retries with backoff for about half a minute."""
-    tcp = {} if url.startswith("unix://") else {"socket_keepalive": True}
+    tcp = {} if url.startswith("unix://") else {"socket_keepalive": True,
+                                                **redis_py_options(url)}
     try:
         client = redis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=5, health_check_interval=25,

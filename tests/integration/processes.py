@@ -41,10 +41,13 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
 class RedisServer:
     """A real redis-server on 127.0.0.1 with AOF on, restartable on the same port and data."""
 
-    def __init__(self, directory: Path, extra: list[str] | None = None) -> None:
+    def __init__(self, directory: Path, extra: list[str] | None = None,
+                 binary: str | None = None) -> None:
         self.directory = directory
         self.port = free_port()
         self.extra = extra or []
+        self.binary = binary
+        self.tls = "--tls-port" in self.extra  # then "PORT" in extra is the TLS port
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,19 +56,27 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
+        port = "0" if self.tls else str(self.port)
+        extra = [str(self.port) if arg == "PORT" else arg for arg in self.extra]
         self.process = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            [self.binary or redis_server_binary(), "--port", port, "--bind", "127.0.0.1",
              "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "everysec",
-             "--save", "", "--maxmemory-policy", "noeviction", *self.extra],
+             "--save", "", "--maxmemory-policy", "noeviction", *extra],
             stdout=open(self.directory / "redis.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_until(self.ping, 15, what=f"redis-server on port {self.port}")
         return self
 
     def ping(self) -> bool:
+        """Up means answering, even if only to refuse us (password or ACL servers)."""
+        tls = {"ssl": True, "ssl_cert_reqs": "none"} if self.tls else {}
         try:
-            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
-        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            return bool(redis.Redis(port=self.port, socket_timeout=1, **tls).ping())
+        except redis.AuthenticationError:
+            return True
+        except redis.ResponseError as exc:
+            return "NOAUTH" in str(exc) or "NOPERM" in str(exc)
+        except (redis.ConnectionError, redis.TimeoutError):
             return False
 
     def client(self) -> redis.Redis:
