@@ -71,4 +71,6 @@ def create_app(service: Service, *, refiller: Any = None,
     app.state.service = service
     app.state.tokens = Tokens(service.store.redis)
     app.state.static_tokens = static_tokens() if tokens is None else tokens
+    from coordinator.dashboard import dashboard_routes  # lazy: the dashboard imports api.http
+    app.router.routes += dashboard_routes(service, app.state.static_tokens)
     return app

@@ -1,0 +1,161 @@
+"""The experiment dashboard: a Starlette sub-application mounted at /dashboard by the API app.
+
+Pages are static HTML shells; a small script fills them from JSON endpoints with textContent
+only, and figures arrive as SVG images, so no experiment, parameter, metric or metadata name can
+become markup. Everything, static files included, sits behind the API's own authentication:
+HTTP basic with an API token as the user name, which the browser asks for once and keeps for
+the session (tokens never appear in URLs, logs or history).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from coordinator import reporting
+from coordinator.api.http import authenticate
+from coordinator.dashboard import data, svg
+from coordinator.dashboard.figures import Figure, figures
+from coordinator.errors import CeleriacError
+from coordinator.service import Service
+from coordinator.tokens import TokenRecord, Tokens
+
+STATIC = Path(__file__).parent / "static"
+REALM = 'Basic realm="Celeriac dashboard: API token as user name", charset="UTF-8"'
+PAGE_POLICY = ("default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+
+
+class BasicAuth:
+    """ASGI wrapper: every dashboard request needs a valid API token as basic-auth user."""
+
+    def __init__(self, app: ASGIApp, tokens: Tokens, static: dict[str, TokenRecord]) -> None:
+        self.app, self.tokens, self.static = app, tokens, static
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Request(scope).headers.get("authorization")
+        try:
+            await run_in_threadpool(authenticate, self.tokens, header, self.static)
+        except CeleriacError as exc:
+            status = 403 if exc.status == 403 else 401
+            extra = {"WWW-Authenticate": REALM} if status == 401 else {}
+            response = Response(f"{exc.message}\n", status_code=status, media_type="text/plain",
+                                headers={**HEADERS, **extra})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class FigureCache:
+    """The figures of the last few (experiment, version) pairs: one page refresh asks for
+    every plot of one version, and computing them once is enough."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, str], list[Figure]] = OrderedDict()
+
+    def get(self, service: Service, snap: data.Snapshot) -> list[Figure]:
+        key = (snap.experiment.id, snap.version)
+        if key not in self.entries:
+            best = reporting.best(service, snap.experiment, snap.observations)
+            self.entries[key] = figures(snap, best)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return self.entries[key]
+
+
+def _clean(value: Any) -> Any:
+    """JSON allows no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def json_reply(body: Any, status: int = 200) -> Response:
+    text = json.dumps(_clean(body), allow_nan=False, separators=(",", ":"))
+    return Response(text, status_code=status, media_type="application/json", headers=HEADERS)
+
+
+def page(name: str) -> Any:
+    async def serve(_request: Request) -> Response:
+        return FileResponse(STATIC / name, headers={**HEADERS,
+                                                    "Content-Security-Policy": PAGE_POLICY})
+    return serve
+
+
+def dashboard_app(service: Service, static_tokens: dict[str, TokenRecord] | None = None
+                  ) -> ASGIApp:
+    cache = FigureCache()
+
+    def read(request: Request) -> Response:
+        """Runs in the thread pool: every Redis read blocks."""
+        path = request.url.path.rstrip("/")
+        try:
+            if path.endswith("/api/experiments"):
+                return json_reply({"experiments": data.experiment_list(service)})
+            eid = request.path_params["experiment_id"]
+            if "name" in request.path_params:
+                return _figure(service, cache, eid, request.path_params["name"])
+            since = request.query_params.get("since")
+            if since and since == data.version(service, service.experiment(eid)):
+                return json_reply({"unchanged": True, "version": since})
+            return json_reply(data.experiment_view(service, data.snapshot(service, eid)))
+        except CeleriacError as exc:
+            return json_reply({"message": exc.message, "status": exc.status}, exc.status)
+
+    async def endpoint(request: Request) -> Response:
+        return await run_in_threadpool(read, request)
+
+    routes: list[BaseRoute] = [
+        Route("/", page("index.html")),
+        Route("/experiments/{experiment_id}", page("experiment.html")),
+        Route("/api/experiments", endpoint),
+        Route("/api/experiments/{experiment_id}", endpoint),
+        Route("/api/experiments/{experiment_id}/plots/{name}.svg", endpoint),
+        Mount("/static", app=StaticFiles(directory=STATIC)),
+    ]
+    app = Starlette(routes=routes)
+    return BasicAuth(app, Tokens(service.store.redis), static_tokens or {})
+
+
+def _figure(service: Service, cache: FigureCache, experiment_id: str, name: str) -> Response:
+    snap = data.snapshot(service, experiment_id)
+    found = next((f for f in cache.get(service, snap) if f.name == name), None)
+    if found is None:
+        return Response("no such figure\n", status_code=404, media_type="text/plain",
+                        headers=HEADERS)
+    return Response(svg.render(found), media_type="image/svg+xml",
+                    headers={**HEADERS, "Content-Security-Policy": SVG_POLICY,
+                             "Cache-Control": "private, max-age=60"})
+
+
+async def _to_dashboard(_request: Request) -> Response:
+    return RedirectResponse("/dashboard/", status_code=307)
+
+
+def dashboard_routes(service: Service, static_tokens: dict[str, TokenRecord] | None = None
+                     ) -> list[BaseRoute]:
+    """What the API app adds to its routes: the dashboard, and `/` pointing at it."""
+    return [Mount("/dashboard", app=dashboard_app(service, static_tokens)),
+            Route("/", _to_dashboard, methods=["GET"])]

@@ -1,0 +1,177 @@
+"""What the dashboard and the report show, as plain JSON-ready dicts.
+
+One set of read functions serves the live dashboard, `coordinator report` and its PNGs, so a
+number on the screen, in the HTML report and in a figure always comes from the same code. Only
+Store's public reads are used: the dashboard never writes to Redis.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from coordinator import reporting
+from coordinator.records import ObservationRecord, Suggestion
+from coordinator.service import Experiment, Service
+from optimizer.metrics import constraints, is_feasible
+
+ETA_WINDOW = 20  # recent observations whose pace estimates the time left
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything read from Redis for one experiment at one moment."""
+
+    experiment: Experiment
+    observations: list[ObservationRecord]
+    open_suggestions: list[Suggestion]
+    server_ms: int
+    version: str
+
+
+def version(service: Service, experiment: Experiment) -> str:
+    """Changes whenever anything happens to the experiment: a cheap test for pollers, read
+    before the data so that a change racing the read shows up at the next poll."""
+    counts = service.store.counts(experiment.id)
+    return (f"{service.store.last_event_id(experiment.id)}-{experiment.state}-"
+            f"{counts.observations}")
+
+
+def snapshot(service: Service, experiment_id: str) -> Snapshot:
+    experiment = service.experiment(experiment_id)
+    store = service.store
+    return Snapshot(experiment=experiment, observations=store.observations(experiment.id),
+                    open_suggestions=store.suggestions(experiment.id,
+                                                       store.open_ids(experiment.id)),
+                    server_ms=store.server_time_ms(),
+                    version=version(service, experiment))
+
+
+def experiment_list(service: Service) -> list[dict[str, Any]]:
+    """The experiments with their progress, newest first."""
+    rows = []
+    for experiment in reversed(service.experiments()):
+        counts = service.store.counts(experiment.id)
+        budget = experiment.spec.budget
+        rows.append({
+            "id": experiment.id, "name": experiment.spec.name, "state": state_of(
+                experiment, counts.observations), "created": experiment.created,
+            "observations": counts.observations, "failed": counts.failed, "open": counts.open,
+            "budget": budget, "progress": _fraction(counts.observations, budget),
+        })
+    return rows
+
+
+def state_of(experiment: Experiment, observations: int) -> str:
+    """'deleted', 'complete' (budget spent) or 'active': what a reader of the list expects."""
+    if experiment.state != "active":
+        return experiment.state
+    budget = experiment.spec.budget
+    return "complete" if budget is not None and observations >= budget else "active"
+
+
+def _fraction(done: int, budget: int | None) -> float | None:
+    return None if not budget else min(1.0, done / budget)
+
+
+def observation_row(snap: Snapshot, o: ObservationRecord, best_ids: set[str]) -> dict[str, Any]:
+    metrics = snap.experiment.spec.metrics
+    return {
+        "id": o.id, "suggestion": o.suggestion, "created": o.created, "duration": o.duration,
+        "failed": o.failed, "reason": o.reason, "hostname": o.metadata.get("hostname"),
+        "assignments": o.assignments, "values": {v.name: v.value for v in o.values},
+        "feasible": is_feasible(metrics, o.to_optimizer()), "best": o.id in best_ids,
+        "metadata": o.metadata,
+    }
+
+
+def open_rows(snap: Snapshot) -> list[dict[str, Any]]:
+    """Open suggestions with who holds each lease and for how long (server clock)."""
+    rows = []
+    for s in snap.open_suggestions:
+        rows.append({
+            "id": s.id, "state": s.state, "owner": s.owner or None, "attempts": s.attempts,
+            "lease_age": None if s.claimed is None or s.state != "running"
+            else max(0.0, (snap.server_ms - s.claimed) / 1000),
+            "age": max(0.0, (snap.server_ms - s.created) / 1000) if s.created else None,
+            "assignments": s.assignments,
+        })
+    return rows
+
+
+def constraint_rows(snap: Snapshot) -> list[dict[str, Any]]:
+    """For each thresholded metric: how many observations with a value meet it."""
+    rows = []
+    for m in constraints(snap.experiment.spec.metrics):
+        values = [o.value_of(m.name) for o in snap.observations if not o.failed]
+        present = [v for v in values if v is not None]
+        rows.append({"metric": m.name, "objective": m.objective, "strategy": m.strategy,
+                     "threshold": m.threshold, "total": len(present),
+                     "satisfied": sum(m.meets_threshold(v) for v in present)})
+    return rows
+
+
+def eta_seconds(snap: Snapshot) -> float | None:
+    """Time left at the recent pace of observations; None until there is a pace."""
+    budget = snap.experiment.spec.budget
+    times = sorted(o.created for o in snap.observations)[-ETA_WINDOW:]
+    left = (budget or 0) - len(snap.observations)
+    if not budget or left <= 0:
+        return 0.0 if budget else None
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    pace = (times[-1] - times[0]) / (len(times) - 1)
+    return round(left * pace, 1)
+
+
+def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
+    spec = snap.experiment.spec
+    running = [s for s in snap.open_suggestions if s.state == "running"]
+    first = spec.optimized_metrics[0].name if spec.optimized_metrics else None
+    count = len(snap.observations)
+    return {
+        "observations": count, "budget": spec.budget,
+        "fraction": _fraction(count, spec.budget),
+        "failed": sum(o.failed for o in snap.observations),
+        "open": len(snap.open_suggestions), "running": len(running),
+        "queued": len(snap.open_suggestions) - len(running),
+        "workers": sorted({s.owner for s in running if s.owner}),
+        "best_metric": first,
+        "best_value": best[0].value_of(first) if best and first else None,
+        "eta_seconds": eta_seconds(snap), "state": state_of(snap.experiment, count),
+    }
+
+
+def experiment_info(experiment: Experiment) -> dict[str, Any]:
+    spec = experiment.spec
+    return {
+        "id": experiment.id, "name": spec.name, "created": experiment.created,
+        "budget": spec.budget, "parallel_bandwidth": spec.parallel_bandwidth,
+        "optimizer": spec.optimizer.type,
+        "parameters": [{"name": p.name, "type": p.type, "low": p.low, "high": p.high,
+                        "categories": list(p.categories), "log": p.log}
+                       for p in spec.parameters],
+        "metrics": [{"name": m.name, "objective": m.objective, "strategy": m.strategy,
+                     "threshold": m.threshold} for m in spec.metrics],
+    }
+
+
+def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
+    """The whole page's data in one JSON document (one poll, one consistent picture)."""
+    from coordinator.dashboard.figures import figures
+
+    best = reporting.best(service, snap.experiment, snap.observations)
+    best_ids = {o.id for o in best}
+    rows = [observation_row(snap, o, best_ids) for o in snap.observations]
+    return {
+        "experiment": experiment_info(snap.experiment),
+        "progress": progress(snap, best),
+        "best": [r for r in rows if r["best"]],
+        "observations": rows,
+        "failed": [r for r in rows if r["failed"]],
+        "open_suggestions": open_rows(snap),
+        "constraints": constraint_rows(snap),
+        "figures": [{"name": f.name, "title": f.title} for f in figures(snap, best)],
+        "version": snap.version, "generated": round(time.time(), 3),
+    }

@@ -1,0 +1,235 @@
+"""The plots of an experiment as plain data, drawn by svg.py (dashboard, report) and png.py.
+
+A figure holds numbers and labels only, so that the SVG and PNG renderers stay dumb and draw
+exactly the same thing: history of the best value, one scatter per parameter, parallel
+coordinates, the Pareto front of two optimized metrics and one chart per constraint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from coordinator.records import ObservationRecord
+from optimizer import Metric, Parameter
+from optimizer.best import pareto_mask
+from optimizer.metrics import constraints, is_feasible
+
+if TYPE_CHECKING:
+    from coordinator.dashboard.data import Snapshot
+
+# Colours: readable on white, distinguishable for the common forms of colour blindness.
+BLUE, ORANGE, GREEN, RED, GREY, INK = "#2563eb", "#ea580c", "#16a34a", "#dc2626", "#9ca3af", \
+    "#111827"
+
+
+@dataclass(frozen=True)
+class Axis:
+    label: str
+    log: bool = False
+    categories: tuple[str, ...] = ()  # a categorical axis: values are category indexes
+    low: float | None = None  # fixed range (parameter bounds); None: from the data
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: list[tuple[float, float]]
+    style: str = "dots"  # dots | line | step
+    color: str = BLUE
+    tips: list[str] = field(default_factory=list)  # one tooltip per point
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # a file-name-safe slug: plots/<name>.svg, <name>.png
+    title: str
+    kind: str = "xy"  # xy | parallel
+    x: Axis = Axis("")
+    y: Axis = Axis("")
+    series: list[Series] = field(default_factory=list)
+    hlines: list[tuple[float, str]] = field(default_factory=list)  # (y, label): thresholds
+    axes: list[Axis] = field(default_factory=list)  # parallel: one axis per column
+    rows: list[list[float | None]] = field(default_factory=list)  # parallel: polylines
+    shades: list[float] = field(default_factory=list)  # parallel: 0 (worst) .. 1 (best)
+    note: str = ""  # said instead of drawing when there is nothing to draw
+
+    @property
+    def empty(self) -> bool:
+        return not (any(s.points for s in self.series) or self.rows)
+
+
+def figures(snap: Snapshot, best: list[ObservationRecord]) -> list[Figure]:
+    """Every figure of the experiment, in the order the dashboard and the report show them."""
+    spec = snap.experiment.spec
+    goals = list(spec.optimized_metrics)
+    done = [o for o in snap.observations if not o.failed]
+    found: list[Figure] = [history(done, m, spec.metrics, i) for i, m in enumerate(goals)]
+    if len(goals) == 2:
+        found.append(pareto(done, goals, spec.metrics))
+    for i, m in enumerate(constraints(spec.metrics)):
+        found.append(constraint_chart(done, m, i))
+    if goals:
+        best_ids = {o.id for o in best}
+        found += [parameter_scatter(done, p, goals[0], spec.metrics, best_ids, i)
+                  for i, p in enumerate(spec.parameters)]
+        found.append(parallel(done, list(spec.parameters), goals[0], spec.metrics))
+    return found
+
+
+def find(snap: Snapshot, best: list[ObservationRecord], name: str) -> Figure | None:
+    return next((f for f in figures(snap, best) if f.name == name), None)
+
+
+def _value(o: ObservationRecord, metric: Metric) -> float | None:
+    value = o.value_of(metric.name)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _tip(o: ObservationRecord) -> str:
+    values = ", ".join(f"{v.name}={v.value:.6g}" for v in o.values)
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in o.assignments.items())
+    return f"observation {o.id}: {values} | {params}"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def history(done: list[ObservationRecord], metric: Metric, metrics: tuple[Metric, ...],
+            index: int) -> Figure:
+    """Every value by observation number, and the best feasible one so far as a step line."""
+    dots, dots_tips, steps = [], [], []
+    best: float | None = None
+    for n, o in enumerate(sorted(done, key=lambda o: (o.created, int(o.id))), start=1):
+        value = _value(o, metric)
+        if value is None:
+            continue
+        dots.append((float(n), value))
+        dots_tips.append(_tip(o))
+        if is_feasible(metrics, o.to_optimizer()) and (
+                best is None or metric.sign * value > metric.sign * best):
+            best = value
+        if best is not None:
+            steps.append((float(n), best))
+    return Figure(
+        name=f"history-{index}", title=f"Best {metric.name} so far ({metric.objective})",
+        x=Axis("observation"), y=Axis(metric.name),
+        series=[Series("observation", dots, "dots", GREY, dots_tips),
+                Series("best so far", steps, "step", BLUE)],
+        note="no successful observation yet")
+
+
+def parameter_scatter(done: list[ObservationRecord], p: Parameter, metric: Metric,
+                      metrics: tuple[Metric, ...], best_ids: set[str], index: int) -> Figure:
+    """The metric against one parameter: feasible, infeasible and best points told apart."""
+    groups: dict[str, tuple[list[tuple[float, float]], list[str]]] = {
+        "feasible": ([], []), "infeasible": ([], []), "best": ([], [])}
+    for o in done:
+        x, y = _coordinate(p, o.assignments.get(p.name)), _value(o, metric)
+        if x is None or y is None:
+            continue
+        group = "best" if o.id in best_ids else (
+            "feasible" if is_feasible(metrics, o.to_optimizer()) else "infeasible")
+        groups[group][0].append((x, y))
+        groups[group][1].append(_tip(o))
+    colors = {"feasible": BLUE, "infeasible": ORANGE, "best": GREEN}
+    return Figure(
+        name=f"param-{index}", title=f"{metric.name} against {p.name}",
+        x=_parameter_axis(p), y=Axis(metric.name),
+        series=[Series(label, pts, "dots", colors[label], tips)
+                for label, (pts, tips) in groups.items() if pts],
+        note="no successful observation yet")
+
+
+def _parameter_axis(p: Parameter) -> Axis:
+    if p.type == "categorical":
+        return Axis(p.name, categories=p.categories)
+    return Axis(p.name, log=p.log, low=p.low, high=p.high)
+
+
+def _coordinate(p: Parameter, value: Any) -> float | None:
+    if value is None:
+        return None
+    if p.type == "categorical":
+        return float(p.categories.index(value)) if value in p.categories else None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and (number > 0 or not p.log) else None
+
+
+def parallel(done: list[ObservationRecord], params: list[Parameter], metric: Metric,
+             metrics: tuple[Metric, ...]) -> Figure:
+    """One polyline per successful observation across every parameter and the metric,
+    shaded from the worst value (light) to the best (dark)."""
+    rows, values = [], []
+    for o in done:
+        y = _value(o, metric)
+        if y is None:
+            continue
+        rows.append([_coordinate(p, o.assignments.get(p.name)) for p in params] + [y])
+        values.append(metric.sign * y)
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    shades = [(v - low) / (high - low) if high > low else 1.0 for v in values]
+    order = sorted(range(len(rows)), key=lambda i: shades[i])  # best drawn last, on top
+    return Figure(
+        name="parallel", title=f"Parallel coordinates, shaded by {metric.name}",
+        kind="parallel", axes=[_parameter_axis(p) for p in params] + [Axis(metric.name)],
+        rows=[rows[i] for i in order], shades=[shades[i] for i in order],
+        note="no successful observation yet")
+
+
+def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Metric, ...]
+           ) -> Figure:
+    """Both optimized metrics against each other; the non-dominated feasible points joined."""
+    first, second = goals
+    feasible = [o for o in done if is_feasible(metrics, o.to_optimizer())]
+    points = [(o.value_of(first.name), o.value_of(second.name)) for o in feasible]
+    front: list[tuple[float, float]] = []
+    tips: list[str] = []
+    if points:
+        scores = [[first.sign * a, second.sign * b] for a, b in points]
+        import numpy as np
+
+        mask = pareto_mask(np.array(scores, dtype=float))
+        kept = sorted((p, _tip(o)) for p, o, keep in zip(points, feasible, mask, strict=True)
+                      if keep)
+        front, tips = [p for p, _ in kept], [t for _, t in kept]
+    others = [(float(a), float(b)) for a, b in points]
+    rest = [_tip(o) for o in feasible]
+    return Figure(
+        name="pareto", title=f"Pareto front: {first.name} ({first.objective}) and "
+                             f"{second.name} ({second.objective})",
+        x=Axis(first.name), y=Axis(second.name),
+        series=[Series("feasible observation", others, "dots", GREY, rest),
+                Series("Pareto front", [(float(a), float(b)) for a, b in front], "line",
+                       GREEN, tips)],
+        note="no feasible observation yet")
+
+
+def constraint_chart(done: list[ObservationRecord], metric: Metric, index: int) -> Figure:
+    """A constraint metric per observation, with its threshold: met (green) or not (red)."""
+    met: list[tuple[float, float]] = []
+    missed: list[tuple[float, float]] = []
+    tips: dict[bool, list[str]] = {True: [], False: []}
+    for n, o in enumerate(sorted(done, key=lambda o: (o.created, int(o.id))), start=1):
+        value = _value(o, metric)
+        if value is None:
+            continue
+        ok = metric.meets_threshold(value)
+        (met if ok else missed).append((float(n), value))
+        tips[ok].append(_tip(o))
+    assert metric.threshold is not None
+    bound = "<=" if metric.objective == "minimize" else ">="
+    return Figure(
+        name=f"constraint-{index}", title=f"Constraint {metric.name} {bound} "
+                                          f"{metric.threshold:g}",
+        x=Axis("observation"), y=Axis(metric.name),
+        series=[Series("meets the threshold", met, "dots", GREEN, tips[True]),
+                Series("misses the threshold", missed, "dots", RED, tips[False])],
+        hlines=[(float(metric.threshold), f"threshold {metric.threshold:g}")],
+        note="no successful observation yet")
