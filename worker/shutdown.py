@@ -83,6 +83,14 @@ def ensure_child_handlers() -> None:
     _installed_in[:] = [os.getpid()]
 
 
+@signals.worker_process_init.connect
+def _early_hand_back_handler(**_: Any) -> None:
+    """SIGUSR2's default action would kill a child that has not run a task yet; billiard
+    leaves SIGUSR2 alone, so this one can be installed here already."""
+    if current_process().name != "MainProcess":
+        signal.signal(HAND_BACK_SIGNAL, on_child_signal)
+
+
 @signals.worker_ready.connect
 def _remember_pool(sender: Any = None, **_: Any) -> None:
     _pool[:] = [getattr(sender, "pool", None)]
