@@ -14,6 +14,7 @@ import redis
 
 from coordinator import reporting
 from coordinator.cli_api import register as register_api_commands
+from coordinator.cli_report import register as register_report_commands
 from coordinator.config import load_config_file
 from coordinator.connection import ENV_URL, check, connect, redact, resolve_url
 from coordinator.embedded import data_home, default_embedded
@@ -281,6 +282,7 @@ def redis_url(obj: Context) -> None:
 
 
 register_api_commands(cli)
+register_report_commands(cli)
 
 
 def main() -> None:

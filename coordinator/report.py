@@ -1,0 +1,133 @@
+"""`coordinator report`: one self-contained HTML file with the dashboard's figures and tables.
+
+Made for attaching to a pull request or a paper: no script, no external asset, every figure
+an inline SVG from the same data functions as the live dashboard, every name escaped. The
+figures can also be written as PNG files.
+"""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from coordinator import reporting
+from coordinator.dashboard import data, svg
+from coordinator.dashboard.figures import Figure, figures
+from coordinator.service import Service
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111827;
+max-width:1240px;margin:24px auto;padding:0 20px;background:#f9fafb}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:26px 0 8px}
+.muted{color:#6b7280}.kpis{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
+.kpi{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:130px}
+.kpi b{display:block;font-size:20px}.figs{display:flex;flex-wrap:wrap;gap:12px}
+.figs svg{background:#fff;border:1px solid #e5e7eb;border-radius:8px;max-width:100%;height:auto}
+table{border-collapse:collapse;width:100%;background:#fff;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f4f6;font-size:12px}td.reason{font-family:monospace;font-size:12px;
+white-space:pre-wrap}
+"""
+
+
+def t(value: Any) -> str:
+    """Text for the report: escaped, numbers shortened."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, float):
+        return escape(f"{value:.6g}")
+    return escape(str(value), quote=True)
+
+
+def build(service: Service, experiment_id: str) -> tuple[str, list[Figure]]:
+    """The report's HTML and the figures in it (for --png)."""
+    snap = data.snapshot(service, experiment_id)
+    best = reporting.best(service, snap.experiment, snap.observations)
+    view = data.experiment_view(service, snap)
+    found = figures(snap, best)
+    parts = [_header(view), _best(view), "<h2>Figures</h2><div class='figs'>",
+             *[svg.render(f) for f in found], "</div>", _constraints(view),
+             _observations(view), _failed(view)]
+    title = t(f"Celeriac report: {view['experiment']['name']}")
+    html = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+    return html, found
+
+
+def _header(view: dict[str, Any]) -> str:
+    e, p = view["experiment"], view["progress"]
+    made = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    kpis = [("observations", f"{p['observations']} / {p['budget'] or '–'}"),
+            (f"best {p['best_metric'] or ''}", p["best_value"]), ("failed", p["failed"]),
+            ("open", p["open"]), ("state", p["state"])]
+    cards = "".join(f"<div class='kpi'><span class='muted'>{t(k)}</span><b>{t(v)}</b></div>"
+                    for k, v in kpis)
+    return (f"<h1>{t(e['name'])}</h1><div class='muted'>experiment {t(e['id'])} · optimizer "
+            f"{t(e['optimizer'])} · bandwidth {t(e['parallel_bandwidth'])} · report made "
+            f"{t(made)}</div><div class='kpis'>{cards}</div>")
+
+
+def _table(headers: list[str], rows: list[list[Any]], classes: dict[int, str] | None = None
+           ) -> str:
+    classes = classes or {}
+    head = "".join(f"<th>{t(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(
+        f"<td class='{classes[i]}'>{t(v)}</td>" if i in classes else f"<td>{t(v)}</td>"
+        for i, v in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _best(view: dict[str, Any]) -> str:
+    if not view["best"]:
+        return "<h2>Best</h2><p class='muted'>No observation meets every threshold.</p>"
+    metrics = [m["name"] for m in view["experiment"]["metrics"]]
+    params = [p["name"] for p in view["experiment"]["parameters"]]
+    rows = [[o["id"], *[o["values"].get(m) for m in metrics],
+             *[o["assignments"].get(p) for p in params]] for o in view["best"]]
+    title = "Best observation" if len(rows) == 1 else "Pareto front"
+    return f"<h2>{title}</h2>" + _table(["observation", *metrics, *params], rows)
+
+
+def _constraints(view: dict[str, Any]) -> str:
+    if not view["constraints"]:
+        return ""
+    rows = [[c["metric"], f"{'<=' if c['objective'] == 'minimize' else '>='} {c['threshold']:g}",
+             c["satisfied"], c["total"]] for c in view["constraints"]]
+    return "<h2>Constraints</h2>" + _table(["metric", "threshold", "met", "observations"], rows)
+
+
+def _observations(view: dict[str, Any]) -> str:
+    metrics = [m["name"] for m in view["experiment"]["metrics"]]
+    params = [p["name"] for p in view["experiment"]["parameters"]]
+    rows = [[o["id"], "failed" if o["failed"] else ("best" if o["best"] else (
+        "ok" if o["feasible"] else "infeasible")), *[o["assignments"].get(p) for p in params],
+        *[o["values"].get(m) for m in metrics], o["duration"], o["hostname"]]
+        for o in view["observations"]]
+    return (f"<h2>Observations ({len(rows)})</h2>"
+            + _table(["id", "status", *params, *metrics, "duration s", "host"], rows))
+
+
+def _failed(view: dict[str, Any]) -> str:
+    if not view["failed"]:
+        return ""
+    rows = [[o["id"], o["suggestion"], o["hostname"], o["reason"]] for o in view["failed"]]
+    return (f"<h2>Failed observations ({len(rows)})</h2>"
+            + _table(["observation", "suggestion", "host", "reason"], rows, {3: "reason"}))
+
+
+def write_report(service: Service, experiment_id: str, output: Path | None,
+                 png_dir: Path | None) -> list[Path]:
+    """Writes the HTML (when output is given) and the PNGs (when png_dir is); returns paths."""
+    html, found = build(service, experiment_id)
+    written = []
+    if output is not None:
+        output.write_text(html, encoding="utf-8")
+        written.append(output)
+    if png_dir is not None:
+        from coordinator.dashboard.png import write_png
+
+        png_dir.mkdir(parents=True, exist_ok=True)
+        written += [write_png(f, png_dir / f"{f.name}.png") for f in found]
+    return written
