@@ -31,6 +31,7 @@ class Axis:
     categories: tuple[str, ...] = ()  # a categorical axis: values are category indexes
     low: float | None = None  # fixed range (parameter bounds); None: from the data
     high: float | None = None
+    integer: bool = False  # ticks only at whole numbers (observation counts, int parameters)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def history(done: list[ObservationRecord], metric: Metric, metrics: tuple[Metric
             steps.append((float(n), best))
     return Figure(
         name=f"history-{index}", title=f"Best {metric.name} so far ({metric.objective})",
-        x=Axis("observation"), y=Axis(metric.name),
+        x=Axis("observation", integer=True), y=Axis(metric.name),
         series=[Series("observation", dots, "dots", GREY, dots_tips),
                 Series("best so far", steps, "step", BLUE)],
         note="no successful observation yet")
@@ -147,7 +148,7 @@ def parameter_scatter(done: list[ObservationRecord], p: Parameter, metric: Metri
 def _parameter_axis(p: Parameter) -> Axis:
     if p.type == "categorical":
         return Axis(p.name, categories=p.categories)
-    return Axis(p.name, log=p.log, low=p.low, high=p.high)
+    return Axis(p.name, log=p.log, low=p.low, high=p.high, integer=p.type == "int")
 
 
 def _coordinate(p: Parameter, value: Any) -> float | None:
@@ -228,7 +229,7 @@ def constraint_chart(done: list[ObservationRecord], metric: Metric, index: int) 
     return Figure(
         name=f"constraint-{index}", title=f"Constraint {metric.name} {bound} "
                                           f"{metric.threshold:g}",
-        x=Axis("observation"), y=Axis(metric.name),
+        x=Axis("observation", integer=True), y=Axis(metric.name),
         series=[Series("meets the threshold", met, "dots", GREEN, tips[True]),
                 Series("misses the threshold", missed, "dots", RED, tips[False])],
         hlines=[(float(metric.threshold), f"threshold {metric.threshold:g}")],

@@ -16,9 +16,12 @@ LEFT, RIGHT, TOP, BOTTOM = 70, 20, 44, 52
 FONT = "font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\""
 
 
-def text(value: object) -> str:
-    """The one way text enters the SVG: escaped, control characters dropped, length capped."""
-    cleaned = "".join(ch for ch in str(value) if ch >= " " or ch == "\t")[:300]
+def text(value: object, limit: int = 300) -> str:
+    """The one way text enters the SVG: escaped, control characters dropped, length capped
+    (with an ellipsis) so that a long name cannot run off the figure."""
+    cleaned = "".join(ch for ch in str(value) if ch >= " " or ch == "\t")
+    if len(cleaned) > limit:
+        cleaned = cleaned[:limit - 1] + "…"
     return escape(cleaned, quote=True)
 
 
@@ -53,7 +56,10 @@ class Scale:
         if self.axis.log:
             first, last = math.ceil(self.low), math.floor(self.high)
             return [(10.0 ** e, f"{10.0 ** e:g}") for e in range(first, last + 1)]
-        return [(v, f"{v:.4g}") for v in nice_ticks(self.low, self.high)]
+        ticks = nice_ticks(self.low, self.high)
+        if self.axis.integer:
+            ticks = sorted({float(round(v)) for v in ticks if self.low <= round(v) <= self.high})
+        return [(v, f"{v:.4g}") for v in ticks]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -79,7 +85,7 @@ def render(figure: Figure) -> str:
             f'<title>{text(figure.title)}</title>'
             f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>'
             f'<text x="{LEFT}" y="24" font-size="15" font-weight="600" fill="{INK}">'
-            f'{text(figure.title)}</text>{body}</svg>')
+            f'{text(figure.title, 62)}</text>{body}</svg>')
 
 
 def _xy(figure: Figure) -> str:
@@ -105,17 +111,17 @@ def _grid(sx: Scale, sy: Scale) -> str:
         px = sx(value)
         out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                    f'stroke="#e5e7eb"/><text x="{px:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                   f'text-anchor="middle" fill="#4b5563">{text(label)}</text>')
+                   f'text-anchor="middle" fill="#4b5563">{text(label, 14)}</text>')
     for value, label in sy.ticks():
         py = sy(value)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py:.1f}" y2="{py:.1f}" '
                    f'stroke="#e5e7eb"/><text x="{LEFT - 6}" y="{py + 4:.1f}" '
-                   f'text-anchor="end" fill="#4b5563">{text(label)}</text>')
+                   f'text-anchor="end" fill="#4b5563">{text(label, 9)}</text>')
     out.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 12}" text-anchor="middle" '
-               f'fill="{INK}" font-weight="500">{text(sx.axis.label)}</text>'
+               f'fill="{INK}" font-weight="500">{text(sx.axis.label, 70)}</text>'
                f'<text transform="translate(16 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" '
                f'text-anchor="middle" fill="{INK}" font-weight="500">'
-               f'{text(sy.axis.label)}</text>')
+               f'{text(sy.axis.label, 40)}</text>')
     return "".join(out)
 
 
@@ -155,8 +161,8 @@ def _dots(series: Series, pixels: list[tuple[float, float]], radius: float) -> s
 def _legend(series: list[Series]) -> str:
     out, x = [], WIDTH - RIGHT
     for s in reversed(series):
-        label = text(s.label)
-        x -= 22 + 6.5 * len(s.label)
+        label = text(s.label, 24)
+        x -= 22 + 6.5 * min(len(s.label), 24)
         out.append(f'<circle cx="{x + 6}" cy="{TOP - 10}" r="5" fill="{s.color}"/>'
                    f'<text x="{x + 15}" y="{TOP - 6}" fill="#374151">{label}</text>')
     return "".join(out)
@@ -180,9 +186,9 @@ def _parallel(figure: Figure) -> str:
         for value, label in ticks if len(ticks) <= 6 else ticks[:: math.ceil(len(ticks) / 6)]:
             out.append(f'<text x="{px + 4:.1f}" y="{scale(value) + 4:.1f}" font-size="10" '
                        f'fill="#4b5563" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                       f'{text(label)}</text>')
+                       f'{text(label, 14)}</text>')
         out.append(f'<text x="{px:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
-                   f'fill="{INK}" font-weight="500">{text(scale.axis.label[:18])}</text>')
+                   f'fill="{INK}" font-weight="500">{text(scale.axis.label, 18)}</text>')
     return "".join(out)
 
 

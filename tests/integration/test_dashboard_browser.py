@@ -1,0 +1,136 @@
+"""The dashboard in a real headless chromium against `coordinator serve`, real Redis and real
+Celery workers: right numbers for an experiment that just ran, live updates, no console
+errors, and hostile names shown as text."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from coordinator import reporting
+from tests.integration.api_fixtures import ApiServer
+from tests.integration.browser import browser, chromium_path
+from tests.integration.processes import coordinator
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+CONFIG = """
+name: dashboard quadratic
+parameters:
+  - {name: x, type: double, bounds: {min: -2, max: 2}}
+  - {name: y, type: double, bounds: {min: -3, max: 1}}
+metrics: [{name: value, objective: maximize}]
+budget: 6
+parallel_bandwidth: 2
+evaluate: tests.integration.metrics:quadratic
+optimizer: {type: sobol, seed: 5}
+"""
+
+HOSTILE = '<img src=x onerror="window.__pwned=1;alert(1)"><script>window.__pwned=2</script>'
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where screenshots go: $CELERIAC_SCREENSHOTS when set (to look at them), else tmp."""
+    folder = Path(os.environ.get("CELERIAC_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def api(redis_server, tmp_path):
+    chromium_path()  # fail (CI) or skip before starting anything
+    server = ApiServer(redis_server.url, tmp_path / "server")
+    yield server
+    server.stop()
+
+
+def test_the_dashboard_shows_a_finished_run_and_updates_when_an_observation_arrives(
+        env, tmp_path, start_worker, service, api):
+    config = tmp_path / "exp.yml"
+    config.write_text(CONFIG)
+    experiment_id = coordinator(["create", str(config)], env).stdout.split()[-1]
+    start_worker()
+    start_worker()
+    coordinator(["run", experiment_id], env, timeout=120)
+    experiment = service.experiment(experiment_id)
+    best = reporting.best(service, experiment)[0].value_of("value")
+    shots = screenshots(tmp_path)
+    with browser(tmp_path / "profile", api.token) as page:
+        page.page.goto(f"{api.url}/dashboard/")
+        page.wait_text(f"#experiments tr[data-id='{experiment_id}'] td:nth-child(4)", "6 / 6")
+        page.page.screenshot(path=str(shots / "dashboard-list.png"))
+        page.page.goto(f"{api.url}/dashboard/experiments/{experiment_id}")
+        page.wait_text("#obs-count", "6")
+        assert page.text("#experiment-name") == "dashboard quadratic"
+        assert page.text("#budget") == "6" and page.text("#failed-count") == "0"
+        assert float(page.text("#best-value")) == pytest.approx(best, rel=1e-5)
+        assert page.page.locator("#observations tbody tr").count() == 6
+        wait_for_figures(page)
+        page.page.screenshot(path=str(shots / "dashboard-experiment.png"), full_page=True)
+
+        with api.http() as http:  # a new observation from an API client, not from the page
+            http.post(f"/v1/experiments/{experiment_id}/observations",
+                      json={"assignments": {"x": 0.3, "y": -1.0}, "value": 0.0}
+                      ).raise_for_status()
+        page.wait_text("#obs-count", "7", timeout=10)
+        page.wait_text("#best-value", "0")
+        assert page.page.locator("#observations tbody tr").count() == 7
+        sort_by_value_descending(page)
+        assert page.text("#observations tbody tr:first-child td:first-child") == \
+            max(service.observations(experiment_id), key=lambda o: o.value_of("value")).id
+        assert page.errors == [], page.errors
+
+
+def wait_for_figures(page) -> None:
+    """Every figure is an image the browser decoded (not a broken one)."""
+    page.page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('#figures img')];"
+        " return imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+        timeout=15000)
+
+
+def sort_by_value_descending(page) -> None:
+    header = page.page.locator("#observations th[data-key='m:value']")
+    header.click()
+    page.page.locator("#observations th[data-key='m:value'].asc").wait_for()
+    page.page.locator("#observations th[data-key='m:value']").click()
+    page.page.locator("#observations th[data-key='m:value'].desc").wait_for()
+
+
+def test_hostile_experiment_parameter_metric_and_metadata_names_are_shown_as_text(
+        tmp_path, api):
+    with api.http() as http:
+        experiment = http.post("/v1/experiments", json={
+            "name": HOSTILE, "observation_budget": 5,
+            "parameters": [{"name": "p" + HOSTILE, "type": "double",
+                            "bounds": {"min": 0, "max": 1}},
+                           {"name": "c", "type": "categorical",
+                            "categorical_values": [{"name": HOSTILE}, {"name": "b"}]}],
+            "metrics": [{"name": "m" + HOSTILE}]}).json()
+        path = f"/v1/experiments/{experiment['id']}"
+        for i in range(3):
+            suggestion = http.post(path + "/suggestions").json()
+            http.post(path + "/observations", json={
+                "suggestion": suggestion["id"], "value": float(i),
+                "metadata": {"note": HOSTILE}}).raise_for_status()
+        http.post(path + "/observations", json={
+            "suggestion": http.post(path + "/suggestions").json()["id"], "failed": True,
+            "metadata": {"hostname": HOSTILE}}).raise_for_status()
+    with browser(tmp_path / "profile", api.token) as page:
+        page.page.goto(f"{api.url}/dashboard/")
+        page.wait_text(f"#experiments tr[data-id='{experiment['id']}'] td:nth-child(2)", HOSTILE)
+        page.page.goto(f"{api.url}/dashboard/experiments/{experiment['id']}")
+        page.wait_text("#obs-count", "4")
+        wait_for_figures(page)
+        assert page.text("#experiment-name") == HOSTILE
+        headers = page.page.locator("#observations th").all_text_contents()
+        assert "p" + HOSTILE in headers and "m" + HOSTILE in headers
+        assert page.text("#failed tbody td:nth-child(3)") == HOSTILE
+        page.page.screenshot(path=str(screenshots(tmp_path) / "dashboard-hostile.png"),
+                             full_page=True)
+        assert page.page.evaluate("() => window.__pwned") is None
+        assert page.page.locator("#observations img, #best img, h1 img, script:not([src])"
+                                 ).count() == 0
+        assert page.dialogs == [] and page.errors == [], (page.dialogs, page.errors)
