@@ -22,8 +22,24 @@ class Problems:
 
 
 def describe(value: Any) -> str:
-    text = repr(value)
+    """A short picture of a value; never a full repr, which for a YAML alias bomb would be
+    exponential in size."""
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item(s)" if value else "[]"
+    if isinstance(value, Mapping):
+        return f"a mapping of {len(value)} key(s)" if value else "{}"
+    if isinstance(value, str):
+        text = repr(value[:60])
+        return text if len(value) <= 60 else text[:-1] + "...'"
+    text = repr(value) if isinstance(value, int | float | bool | None) else type(value).__name__
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def child(path: str, key: Any) -> str:
+    """`path.key`, with odd keys (newlines, huge, not strings) shown by repr."""
+    shown = key if isinstance(key, str) and key.isprintable() and len(key) <= 60 \
+        else describe(key)
+    return f"{path}.{shown}" if path else str(shown)
 
 
 def unknown_keys(raw: Mapping[str, Any], allowed: Iterable[str], path: str, problems: Problems
@@ -34,7 +50,7 @@ def unknown_keys(raw: Mapping[str, Any], allowed: Iterable[str], path: str, prob
             continue
         close = difflib.get_close_matches(str(key), allowed, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
-        problems.add(f"{path}{key}" if not path else f"{path}.{key}", f"unknown key{hint}")
+        problems.add(child(path, key), f"unknown key{hint}")
 
 
 def as_mapping(value: Any, path: str, problems: Problems) -> Mapping[str, Any] | None:
@@ -101,12 +117,12 @@ def flat_metadata(value: Any, path: str, problems: Problems) -> dict[str, Any]:
         if not isinstance(key, str) or not 0 < len(key) <= 100:
             problems.add(path, f"key {describe(key)} must be a string of 1 to 100 characters")
         elif isinstance(item, str) and len(item) > 500:
-            problems.add(f"{path}.{key}", "strings are limited to 500 characters")
+            problems.add(child(path, key), "strings are limited to 500 characters")
         elif isinstance(item, bool) or not (item is None or isinstance(item, str | int | float)):
-            problems.add(f"{path}.{key}", f"must be a string, a number or null, got "
+            problems.add(child(path, key), f"must be a string, a number or null, got "
                          f"{describe(item)}")
         elif isinstance(item, float) and not math.isfinite(item):
-            problems.add(f"{path}.{key}", "must be a finite number")
+            problems.add(child(path, key), "must be a finite number")
         else:
             clean[key] = item
     return clean

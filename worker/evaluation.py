@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator.experiment import ExperimentSpec
+from coordinator.validation import describe
 from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
 
 Values = dict[str, tuple[float, float | None]]
@@ -77,7 +78,7 @@ def parse_result(result: Any, spec: ExperimentSpec) -> Values:
         return {str(name): _metric_value(name, value) for name, value in result.items()}
     if len(spec.metrics) != 1:
         names = ", ".join(m.name for m in spec.metrics)
-        raise EvaluationFailed(f"returned {_short(result)}; this experiment has metrics {names}: "
+        raise EvaluationFailed(f"returned {describe(result)}; this experiment has metrics {names}: "
                                f"return a dict of metric name to value")
     return {spec.metrics[0].name: _metric_value(spec.metrics[0].name, result)}
 
@@ -90,10 +91,10 @@ def _metric_value(name: Any, value: Any) -> tuple[float, float | None]:
         value, stddev = value
     number = _as_float(value)
     if number is None or not math.isfinite(number):
-        raise EvaluationFailed(f"metric {name!r} is {_short(value)}, not a finite number")
+        raise EvaluationFailed(f"metric {name!r} is {describe(value)}, not a finite number")
     spread = None if stddev is None else _as_float(stddev)
     if stddev is not None and (spread is None or not math.isfinite(spread) or spread < 0):
-        raise EvaluationFailed(f"metric {name!r} has value_stddev {_short(stddev)}; "
+        raise EvaluationFailed(f"metric {name!r} has value_stddev {describe(stddev)}; "
                                f"give a finite number >= 0")
     return number, spread
 
@@ -105,11 +106,6 @@ def _as_float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError, OverflowError):
         return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 80 else text[:77] + "..."
 
 
 def command_argv(command: str, assignments: Mapping[str, Any]) -> list[str]:
@@ -180,7 +176,7 @@ def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Valu
             if line.strip():
                 item = _json_line(line)
                 if not isinstance(item, dict) or "name" not in item:
-                    raise EvaluationFailed(f"metrics file line {_short(line)} is not "
+                    raise EvaluationFailed(f"metrics file line {describe(line)} is not "
                                            f'{{"name": ..., "value": ...}}')
                 values[str(item["name"])] = _metric_value(item["name"], item)
         return values
