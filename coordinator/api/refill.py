@@ -82,32 +82,37 @@ class Refiller:
                 stop.wait(POLL_SECONDS)
 
 
-def _process_main(redis_url: str, parent: int, stop: object) -> None:
+def _process_main(redis_url: str, parent: int) -> None:
     from coordinator.connection import connect
     from coordinator.store import Store
 
     logging.basicConfig(level=logging.INFO)
-    Refiller(Service(Store(connect(redis_url)))).run(stop, parent)  # type: ignore[arg-type]
+    Refiller(Service(Store(connect(redis_url)))).run(parent=parent)
 
 
 class RefillProcess:
-    """The refiller in a child process started (and ended, by its handle) by the server."""
+    """The refiller in a child process started (and ended, by its handle) by the server.
+
+    It is stopped with SIGTERM rather than a shared Event: a child killed while holding an
+    Event's lock would leave the server hanging in `Event.set()`. Stopping mid-refill is safe
+    (the backlog is replaced in one transaction), and the child also exits by itself when it
+    notices its parent is gone.
+    """
 
     def __init__(self, redis_url: str) -> None:
         context = multiprocessing.get_context("spawn")
-        self.stop_event = context.Event()
         self.process = context.Process(target=_process_main, name="celeriac-refill",
-                                       args=(redis_url, os.getpid(), self.stop_event),
-                                       daemon=True)
+                                       args=(redis_url, os.getpid()), daemon=True)
 
     def start(self) -> None:
         self.process.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self.stop_event.set()
-        self.process.join(timeout)
         if self.process.is_alive():
             self.process.terminate()
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
             self.process.join(2)
 
 
