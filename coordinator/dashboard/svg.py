@@ -12,7 +12,7 @@ from html import escape
 from coordinator.dashboard.figures import GREY, INK, Axis, Figure, Series
 
 WIDTH, HEIGHT = 600, 360
-LEFT, RIGHT, TOP, BOTTOM = 70, 20, 44, 52
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 54, 52
 FONT = "font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\""
 
 
@@ -62,7 +62,7 @@ class Scale:
         return [(v, f"{v:.4g}") for v in ticks]
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 7) -> list[float]:
     """Round numbers (1, 2, 5 times a power of ten) spanning [low, high]."""
     raw = (high - low) / max(count, 1)
     power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
@@ -85,7 +85,7 @@ def render(figure: Figure) -> str:
             f'<title>{text(figure.title)}</title>'
             f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>'
             f'<text x="{LEFT}" y="24" font-size="15" font-weight="600" fill="{INK}">'
-            f'{text(figure.title, 62)}</text>{body}</svg>')
+            f'{text(figure.title, 56)}</text>{body}</svg>')
 
 
 def _xy(figure: Figure) -> str:
@@ -159,12 +159,13 @@ def _dots(series: Series, pixels: list[tuple[float, float]], radius: float) -> s
 
 
 def _legend(series: list[Series]) -> str:
-    out, x = [], WIDTH - RIGHT
-    for s in reversed(series):
-        label = text(s.label, 24)
-        x -= 22 + 6.5 * min(len(s.label), 24)
-        out.append(f'<circle cx="{x + 6}" cy="{TOP - 10}" r="5" fill="{s.color}"/>'
-                   f'<text x="{x + 15}" y="{TOP - 6}" fill="#374151">{label}</text>')
+    """One row under the title, left-aligned with the plot."""
+    out, x = [], float(LEFT)
+    for s in series:
+        out.append(f'<circle cx="{x + 5}" cy="{TOP - 14}" r="5" fill="{s.color}"/>'
+                   f'<text x="{x + 14}" y="{TOP - 10}" fill="#374151">{text(s.label, 24)}'
+                   f'</text>')
+        x += 30 + 6.5 * min(len(s.label), 24)
     return "".join(out)
 
 
