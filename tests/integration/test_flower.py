@@ -58,9 +58,9 @@ def workers_seen(url: str) -> set[str]:
     return set(response.json())
 
 
-def evaluate_tasks(url: str) -> list[dict]:
-    response = httpx.get(f"{url}/api/tasks", params={"taskname": "celeriac.evaluate"},
-                         auth=AUTH, timeout=10)
+def evaluate_tasks(url: str, search: str | None = None) -> list[dict]:
+    params = {"taskname": "celeriac.evaluate", **({"search": search} if search else {})}
+    response = httpx.get(f"{url}/api/tasks", params=params, auth=AUTH, timeout=10)
     response.raise_for_status()
     return list(response.json().values())
 
@@ -88,3 +88,6 @@ def test_flower_shows_the_workers_and_each_evaluate_task_with_its_experiment_and
     assert {k["experiment_id"] for k in kwargs} == {experiment_id}
     assert {k["suggestion_id"] for k in kwargs} == suggestions
     assert {t["worker"].split("@")[0] for t in tasks} <= {"alpha", "beta"}
+    found = evaluate_tasks(flower, f"kwargs:experiment_id={experiment_id}")
+    assert len(found) == len(tasks)
+    assert evaluate_tasks(flower, f"kwargs:experiment_id={experiment_id}999") == []
