@@ -189,7 +189,8 @@ def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Me
     """Both optimized metrics against each other; the non-dominated feasible points joined."""
     first, second = goals
     feasible = [o for o in done if is_feasible(metrics, o.to_optimizer())]
-    points = [(o.value_of(first.name), o.value_of(second.name)) for o in feasible]
+    points = [(float(o.value_of(first.name) or 0.0), float(o.value_of(second.name) or 0.0))
+              for o in feasible]  # feasible: both values are there
     front: list[tuple[float, float]] = []
     tips: list[str] = []
     if points:
@@ -200,7 +201,7 @@ def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Me
         kept = sorted((p, _tip(o)) for p, o, keep in zip(points, feasible, mask, strict=True)
                       if keep)
         front, tips = [p for p, _ in kept], [t for _, t in kept]
-    others = [(float(a), float(b)) for a, b in points]
+    others = list(points)
     rest = [_tip(o) for o in feasible]
     return Figure(
         name="pareto", title=f"Pareto front: {first.name} ({first.objective}) and "

@@ -68,7 +68,8 @@ def nice_ticks(low: float, high: float, count: int = 7) -> list[float]:
     power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step) * step
-    ticks, value = [], first
+    ticks: list[float] = []
+    value = first
     while value <= high + step * 1e-9 and len(ticks) < 50:
         ticks.append(0.0 if abs(value) < step * 1e-9 else value)
         value += step
@@ -173,7 +174,7 @@ def _parallel(figure: Figure) -> str:
     n = len(figure.axes)
     gap = (WIDTH - LEFT - RIGHT) / max(n - 1, 1)
     positions = [LEFT + i * gap for i in range(n)]
-    scales = [Scale(a, [r[i] for r in figure.rows if r[i] is not None], HEIGHT - BOTTOM, TOP)
+    scales = [Scale(a, [v for r in figure.rows if (v := r[i]) is not None], HEIGHT - BOTTOM, TOP)
               for i, a in enumerate(figure.axes)]
     out = []
     for row, shade in zip(figure.rows, figure.shades, strict=True):
