@@ -179,6 +179,17 @@ class Store:
         records = [ObservationRecord.from_json(text) for text in raw.values()]
         return sorted(records, key=lambda o: int(o.id))
 
+    def observation_ids(self, experiment_id: str) -> list[str]:
+        return list(self.redis.hkeys(keys.ExperimentKeys(experiment_id).observations))
+
+    def observations_by_id(self, experiment_id: str, observation_ids: Sequence[str]
+                           ) -> list[ObservationRecord]:
+        if not observation_ids:
+            return []
+        texts = self.redis.hmget(keys.ExperimentKeys(experiment_id).observations,
+                                 list(observation_ids))
+        return [ObservationRecord.from_json(t) for t in texts if t]
+
     def observation(self, experiment_id: str, observation_id: str) -> ObservationRecord | None:
         text = self.redis.hget(keys.ExperimentKeys(experiment_id).observations, observation_id)
         return ObservationRecord.from_json(text) if text else None

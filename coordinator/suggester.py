@@ -16,19 +16,37 @@ from typing import Any
 from coordinator.errors import Conflict, NotFound
 from coordinator.experiment import ExperimentSpec
 from coordinator.store import Store, Taken
-from optimizer import Proposal, suggest
+from optimizer import Observation, Proposal, suggest
 
 LOCK_TTL_MS = 10_000
 LOCK_WAIT_S = 2.0
 
 
+class ObservationCache:
+    """Observations never change once written, so each process reads each one once: a refill
+    costs one HKEYS plus the new records, not the whole history every time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._seen: dict[str, dict[str, Observation]] = {}
+
+    def get(self, experiment_id: str) -> list[Observation]:
+        seen = self._seen.setdefault(experiment_id, {})
+        ids = self.store.observation_ids(experiment_id)
+        new = [i for i in ids if i not in seen]
+        for record in self.store.observations_by_id(experiment_id, new):
+            seen[record.id] = record.to_optimizer()
+        return [seen[i] for i in sorted(ids, key=int) if i in seen]
+
+
 class Suggester:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.observations = ObservationCache(store)
 
     def compute(self, experiment_id: str, spec: ExperimentSpec, k: int,
                 include_backlog: bool = True) -> list[Proposal]:
-        observations = [o.to_optimizer() for o in self.store.observations(experiment_id)]
+        observations = self.observations.get(experiment_id)
         pending = [s.assignments for s in
                    self.store.suggestions(experiment_id, self.store.open_ids(experiment_id))]
         if include_backlog:

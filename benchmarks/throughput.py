@@ -1,0 +1,129 @@
+"""End-to-end observations per second against raw Celery no-op task throughput.
+
+Both run in the same process tree on the same private Redis with the same number of worker
+processes (concurrency 1 each): first raw Celery (N no-op tasks queued at once, timed until
+all have run), then a Celeriac experiment with a no-op metric and random search. Also reports
+the coordinator's own time per observation, excluding the optimizer.
+
+    python benchmarks/throughput.py [--workers 2] [--tasks 2000] [--budget 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.harness import ROOT, local_workers, private_redis, wait_for_workers  # noqa: E402
+from coordinator.config import validate_experiment  # noqa: E402
+from coordinator.connection import ENV_URL, connect  # noqa: E402
+from coordinator.dispatch import TaskSender  # noqa: E402
+from coordinator.runner import Runner  # noqa: E402
+from coordinator.service import Service  # noqa: E402
+from coordinator.settings import Timing  # noqa: E402
+from coordinator.store import Store  # noqa: E402
+from coordinator.suggester import Suggester  # noqa: E402
+
+
+def raw_celery(url: str, workers: int, tasks: int) -> float:
+    env = {**os.environ, ENV_URL: url, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "benchmarks.raw_celery",
+                               "worker", "-c", "1", "-n", f"raw{i}@%h", "-Q", "raw-bench",
+                               "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
+                              env=env, cwd=ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for i in range(workers)]
+    try:
+        wait_for_workers(url, workers)
+        os.environ[ENV_URL] = url
+        from benchmarks.raw_celery import app
+
+        client = connect(url)
+        client.delete("bench:raw")
+        started = time.perf_counter()
+        with app.producer_or_acquire() as producer:
+            for _ in range(tasks):
+                app.send_task("bench.noop", args=["bench:raw"], producer=producer)
+        while int(client.get("bench:raw") or 0) < tasks:
+            time.sleep(0.005)
+        return tasks / (time.perf_counter() - started)
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, 15)
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+class TimedSuggester(Suggester):
+    """Counts the optimizer's time so it can be taken out of the coordinator's."""
+
+    spent = 0.0
+
+    def compute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        began = time.perf_counter()
+        try:
+            return super().compute(*args, **kwargs)
+        finally:
+            TimedSuggester.spent += time.perf_counter() - began
+
+
+def celeriac(url: str, workers: int, budget: int, bandwidth: int) -> tuple[float, float]:
+    service = Service(Store(connect(url)))
+    service.suggester = TimedSuggester(service.store)
+    spec = validate_experiment({
+        "name": "throughput", "budget": budget, "parallel_bandwidth": bandwidth,
+        "parameters": [{"name": "x", "bounds": {"min": 0, "max": 1}},
+                       {"name": "y", "bounds": {"min": 0, "max": 1}}],
+        "metrics": [{"name": "zero"}], "evaluate": "benchmarks.metrics:noop",
+        "optimizer": {"type": "random", "seed": 1}})
+    experiment_id = service.create_experiment(spec).id
+    sender = TaskSender(url)
+    runner = Runner(service, sender, Timing.from_env())
+    loop_times: list[float] = []
+    original_fill = runner.dispatcher.fill
+
+    def timed_fill(experiment, counts):  # type: ignore[no-untyped-def]
+        began, spent = time.perf_counter(), TimedSuggester.spent
+        sent = original_fill(experiment, counts)
+        if sent:
+            own = time.perf_counter() - began - (TimedSuggester.spent - spent)
+            loop_times.extend([own / len(sent)] * len(sent))
+        return sent
+    runner.dispatcher.fill = timed_fill  # type: ignore[method-assign]
+    started = time.perf_counter()
+    runner.run(experiment_id, threading.Event())
+    elapsed = time.perf_counter() - started
+    sender.close()
+    assert service.store.counts(experiment_id).observations == budget
+    return budget / elapsed, statistics.median(loop_times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--bandwidth", type=int, default=4)
+    args = parser.parse_args()
+    with private_redis() as url:
+        raw = raw_celery(url, args.workers, args.tasks)
+        with local_workers(args.workers, url):
+            rate, overhead_ms = celeriac(url, args.workers, args.budget, args.bandwidth)
+    print("| measure | value |\n|---|---|")
+    print(f"| raw Celery no-op tasks/s ({args.workers} workers) | {raw:.0f} |")
+    print(f"| Celeriac observations/s ({args.workers} workers, random, bandwidth "
+          f"{args.bandwidth}) | {rate:.0f} |")
+    print(f"| ratio Celeriac / raw Celery | {rate / raw:.2f} |")
+    print(f"| coordinator time per observation, excluding the optimizer (median) | "
+          f"{overhead_ms:.2f} ms |")
+
+
+if __name__ == "__main__":
+    main()
