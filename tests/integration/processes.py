@@ -102,11 +102,12 @@ class Worker:
     """One `celery -A worker worker` process (with its pool children) in its own group."""
 
     def __init__(self, env: dict[str, str], log_path: Path, name: str, concurrency: int = 1,
-                 queue: str = "celeriac") -> None:
+                 queue: str = "celeriac", prefix: list[str] | None = None) -> None:
         self.log_path = log_path
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-n", f"{name}@%h",
+            [*(prefix or []),  # e.g. `ip netns exec NAME`, which execs the worker in place
+             sys.executable, "-m", "celery", "-A", "worker", "worker", "-n", f"{name}@%h",
              "-c", str(concurrency), "-Q", queue, "--loglevel", "INFO", "--without-mingle",
              "--without-gossip"],
             cwd=ROOT, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
