@@ -20,7 +20,7 @@ import pytest
 
 from coordinator import reporting
 from tests.integration.api_fixtures import ApiServer
-from tests.integration.processes import coordinator
+from tests.integration.processes import coordinator, end_group, start_coordinator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
@@ -117,18 +117,31 @@ def api(redis_server, tmp_path):
     server.stop()
 
 
-def test_the_dashboard_shows_a_finished_run_and_updates_when_an_observation_arrives(
+def test_the_dashboard_follows_a_run_live_and_shows_the_numbers_and_new_observations(
         env, tmp_path, start_worker, service, api):
     config = tmp_path / "exp.yml"
     config.write_text(CONFIG)
     experiment_id = coordinator(["create", str(config)], env).stdout.split()[-1]
-    start_worker()
-    start_worker()
-    coordinator(["run", experiment_id], env, timeout=120)
-    experiment = service.experiment(experiment_id)
-    best = reporting.best(service, experiment)[0].value_of("value")
     shots = screenshots(tmp_path)
     with browser(tmp_path / "profile", api.token) as page:
+        page.page.goto(f"{api.url}/dashboard/experiments/{experiment_id}")
+        page.wait_text("#obs-count", "0")
+        for name in ("alpha", "beta"):
+            start_worker(name, extra_env={"CELERIAC_TEST_SLEEP": "1.5"})
+        run = start_coordinator(["run", experiment_id], env, tmp_path / "run.log")
+        try:
+            # while it runs: open suggestions with the worker holding each lease
+            page.page.locator("#open tbody tr td:nth-child(3):has-text(':')").first.wait_for(
+                timeout=30000)
+            owners = page.page.locator("#open tbody td:nth-child(3)").all_text_contents()
+            assert any(o.split(":")[-1].isdigit() for o in owners), owners
+            page.page.screenshot(path=str(shots / "dashboard-running.png"), full_page=True)
+            page.wait_text("#obs-count", "6", timeout=60)  # the page follows the run
+            assert run.wait(timeout=60) == 0
+        finally:
+            end_group(run)
+        experiment = service.experiment(experiment_id)
+        best = reporting.best(service, experiment)[0].value_of("value")
         page.page.goto(f"{api.url}/dashboard/")
         page.wait_text(f"#experiments tr[data-id='{experiment_id}'] td:nth-child(4)", "6 / 6")
         page.page.screenshot(path=str(shots / "dashboard-list.png"))
