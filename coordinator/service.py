@@ -168,7 +168,7 @@ def create_suggestion_now(service: Service, experiment_id: str, *,
         if taken.status not in ("EMPTY", "DUPLICATE"):
             break
         proposals = suggest(spec.space, spec.metrics, [], [], 1, Settings(type="random"))
-        entry = service.suggester.encode(spec, proposals[0])
+        entry = f"fallback\t{spec.space.key(proposals[0].assignments)}"
         taken = store.take_suggestion(experiment.id, sid, entry, metadata, 0)
     if taken.status in ("EMPTY", "DUPLICATE"):
         taken = service.suggester.take(experiment.id, spec, metadata=metadata)
