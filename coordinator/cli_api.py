@@ -32,7 +32,11 @@ def _serve(host: str, port: int, refill: bool, log_level: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Adds the API commands to the `coordinator` group."""
+    _register_serve(cli)
+    _register_tokens(cli)
 
+
+def _register_serve(cli: click.Group) -> None:
     @cli.command()
     @click.option("--host", default="127.0.0.1", show_default=True,
                   help="Interface to bind; 0.0.0.0 exposes the API to the network.")
@@ -45,6 +49,8 @@ def register(cli: click.Group) -> None:
         """Serve the SigOpt v1-compatible REST API (point SIGOPT_API_URL at it)."""
         _serve(host, port, not no_refill, log_level)
 
+
+def _register_tokens(cli: click.Group) -> None:
     @cli.group()
     def token() -> None:
         """API tokens for `coordinator serve` (SIGOPT_API_TOKEN)."""
