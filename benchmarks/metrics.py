@@ -17,3 +17,9 @@ def sleep_branin(assignments: dict) -> float:
 
 def noop(assignments: dict) -> float:
     return 0.0
+
+
+def noop_slow(assignments: dict) -> float:
+    """A short metric (CELERIAC_BENCH_SLEEP, default 0.1 s) for the shared-pool benchmark."""
+    time.sleep(float(os.environ.get("CELERIAC_BENCH_SLEEP", "0.1")))
+    return 0.0

@@ -82,9 +82,10 @@ def export_rows(experiment: Experiment, observations: list[ObservationRecord]
 
 def export(service: Service, experiment_id: str, fmt: str) -> str:
     experiment = service.experiment(experiment_id)
+    if fmt == "json":  # stored records are JSON already: one per line, no re-encoding
+        texts = service.store.observation_texts(experiment.id)
+        return "[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n"
     observations = service.store.observations(experiment.id)
-    if fmt == "json":
-        return json.dumps([json.loads(o.to_json()) for o in observations], indent=2)
     rows = export_rows(experiment, observations)
     out = io.StringIO()
     fields = list(rows[0]) if rows else ["id", "suggestion"]

@@ -179,6 +179,11 @@ class Store:
         records = [ObservationRecord.from_json(text) for text in raw.values()]
         return sorted(records, key=lambda o: int(o.id))
 
+    def observation_texts(self, experiment_id: str) -> list[str]:
+        """The stored JSON of every observation, oldest first, unparsed (for export)."""
+        raw = self.redis.hgetall(keys.ExperimentKeys(experiment_id).observations)
+        return [raw[i] for i in sorted(raw, key=int)]
+
     def observation_ids(self, experiment_id: str) -> list[str]:
         return list(self.redis.hkeys(keys.ExperimentKeys(experiment_id).observations))
 
