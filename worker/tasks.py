@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import traceback
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from billiard.common import terminate_handler_fired
@@ -22,7 +22,7 @@ from coordinator.celery_config import TASK_NAME
 from coordinator.connection import connect, resolve_url
 from coordinator.errors import CeleriacError
 from coordinator.records import Suggestion
-from coordinator.service import Service
+from coordinator.service import Experiment, Service
 from coordinator.settings import Timing
 from coordinator.store import Store
 from worker import shutdown
@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 @cache
 def _service() -> Service:
     return Service(Store(connect(resolve_url())))
+
+
+@lru_cache(maxsize=128)
+def _experiment(experiment_id: str) -> Experiment:
+    """An experiment's spec never changes, so each worker process reads it once; a deleted
+    experiment is still caught, by the claim (its open suggestions are deleted with it)."""
+    return _service().experiment(experiment_id)
 
 
 def _owner() -> str:
@@ -52,7 +59,7 @@ def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any
 def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any]:
     service, timing = _service(), Timing.from_env()
     try:
-        experiment = service.experiment(experiment_id)
+        experiment = _experiment(experiment_id)
     except CeleriacError as exc:
         log.warning("suggestion %s: %s", suggestion_id, exc)
         return {"status": "NO_EXPERIMENT"}
