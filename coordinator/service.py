@@ -163,13 +163,13 @@ def create_suggestion_now(service: Service, experiment_id: str, *,
     experiment = service.experiment(experiment_id)
     spec, store = experiment.spec, service.store
     sid = store.allocate_ids()[0]
-    taken = store.take_suggestion(experiment.id, sid, "", metadata, 0)
-    for _ in range(QUICK_ATTEMPTS):
-        if taken.status not in ("EMPTY", "DUPLICATE"):
-            break
+    taken = Taken("EMPTY")
+    for _ in range(QUICK_ATTEMPTS):  # the script pops the backlog first, else uses `entry`
         proposals = suggest(spec.space, spec.metrics, [], [], 1, Settings(type="random"))
         entry = f"fallback\t{spec.space.key(proposals[0].assignments)}"
         taken = store.take_suggestion(experiment.id, sid, entry, metadata, 0)
+        if taken.status != "DUPLICATE":
+            break
     if taken.status in ("EMPTY", "DUPLICATE"):
         taken = service.suggester.take(experiment.id, spec, metadata=metadata)
     if taken.status == "NO_EXPERIMENT":
