@@ -152,15 +152,18 @@ def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float
 QUICK_ATTEMPTS = 5
 
 
-def create_suggestion_now(service: Service, experiment_id: str, *,
+def create_suggestion_now(service: Service, experiment: str | Experiment, *,
                           metadata: dict[str, Any] | None = None) -> Suggestion:
     """A suggestion without the optimizer on the request path: from the backlog (which the
     server's refiller keeps fresh), else a random point. Only a finite space that random
-    points keep colliding with falls back to computing one under the lock."""
+    points keep colliding with falls back to computing one under the lock. Given an
+    Experiment (a cached spec), it makes two Redis round trips: the id and the atomic take,
+    which also refuses a deleted experiment."""
     from coordinator.store import Taken
     from optimizer import Settings, suggest
 
-    experiment = service.experiment(experiment_id)
+    if not isinstance(experiment, Experiment):
+        experiment = service.experiment(experiment)
     spec, store = experiment.spec, service.store
     sid = store.allocate_ids()[0]
     taken = Taken("EMPTY")
@@ -175,9 +178,9 @@ def create_suggestion_now(service: Service, experiment_id: str, *,
     if taken.status == "NO_EXPERIMENT":
         raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
     assert isinstance(taken, Taken) and taken.suggestion_id is not None
-    suggestion = store.suggestion(experiment.id, taken.suggestion_id)
-    assert suggestion is not None
-    return suggestion
+    return Suggestion(id=taken.suggestion_id, experiment=experiment.id, state="queued",
+                      assignments=taken.assignments or {}, strategy=taken.strategy,
+                      created=int(time.time() * 1000), metadata=dict(metadata or {}))
 
 
 def create_manual_suggestion(service: Service, experiment_id: str, assignments: dict[str, Any],

@@ -70,6 +70,7 @@ def create_app(service: Service, *, refiller: Any = None,
                     exception_handlers={HTTPException: _not_found})
     app.state.service = service
     app.state.tokens = Tokens(service.store.redis)
+    app.state.specs = {}
     app.state.static_tokens = static_tokens() if tokens is None else tokens
     from coordinator.dashboard import dashboard_routes  # lazy: the dashboard imports api.http
     app.router.routes += dashboard_routes(service, app.state.static_tokens)

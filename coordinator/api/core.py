@@ -26,6 +26,8 @@ from coordinator.service import (
 )
 from coordinator.validation import Problems
 
+SPEC_CACHE_LIMIT = 10_000
+
 
 def experiment_of(call: Call) -> Experiment:
     problems = Problems()
@@ -33,6 +35,19 @@ def experiment_of(call: Call) -> Experiment:
     if experiment_id is None:
         raise NotFound(f"experiment {call.path['experiment_id'][:40]!r} not found")
     return call.service.experiment(experiment_id)
+
+
+def cached_experiment(call: Call) -> Experiment:
+    """For the hot paths (creating suggestions and observations): specs never change, so they
+    are read once per server; the Lua scripts still refuse a deleted experiment atomically."""
+    raw = call.path["experiment_id"]
+    found = call.specs.get(raw)
+    if found is None:
+        found = experiment_of(call)
+        if len(call.specs) > SPEC_CACHE_LIMIT:
+            call.specs.clear()
+        call.specs[raw] = found
+    return found
 
 
 def create_experiment(call: Call, kind: str = "experiment", project: str = "") -> Experiment:
@@ -66,12 +81,12 @@ def delete_experiment(call: Call) -> Reply:
 
 
 def post_suggestion(call: Call) -> dict[str, Any]:
-    experiment = experiment_of(call)
+    experiment = cached_experiment(call)
     assignments, metadata = suggestion_body(call.body)
     if assignments is not None:
         suggestion = create_manual_suggestion(call.service, experiment.id, assignments, metadata)
     else:
-        suggestion = create_suggestion_now(call.service, experiment.id, metadata=metadata)
+        suggestion = create_suggestion_now(call.service, experiment, metadata=metadata)
     return serialize.suggestion_json(suggestion)
 
 
@@ -128,7 +143,7 @@ def _open_suggestion(service: Service, experiment: Experiment, sid: str) -> Sugg
 
 
 def post_observation(call: Call) -> dict[str, Any]:
-    experiment = experiment_of(call)
+    experiment = cached_experiment(call)
     body = observation_body(call.body, experiment.spec)
     service = call.service
     if body.assignments is not None:

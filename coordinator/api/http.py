@@ -42,6 +42,7 @@ class Call:
     token: TokenRecord
     token_text: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    specs: dict[str, Any] = field(default_factory=dict)  # per app: experiment id -> Experiment
 
 
 class Reply:
@@ -141,7 +142,7 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
                                          state.static_tokens)
         call = Call(service=state.service, path=dict(request.path_params),
                     query=request.query_params, body=parse_body(raw), token=token,
-                    token_text=token_text, headers=request.headers)
+                    token_text=token_text, headers=request.headers, specs=state.specs)
         result = handler(call)
     except CeleriacError as exc:
         extra = {"token_status": "revoked"} if "revoked" in exc.message else {}
