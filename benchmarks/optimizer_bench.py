@@ -189,14 +189,11 @@ class Optuna(Contender):
 
 
 def _optuna_distribution(p: Parameter) -> Any:
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
+    from optuna.distributions import CategoricalDistribution as Cat
+    from optuna.distributions import FloatDistribution, IntDistribution
 
     if p.type == "categorical":
-        return CategoricalDistribution(list(p.categories))
+        return Cat(list(p.categories))
     if p.type == "int":
         return IntDistribution(int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
     return FloatDistribution(float(p.low), float(p.high), log=p.log)  # type: ignore[arg-type]
@@ -331,10 +328,8 @@ def report(results: list[dict[str, Any]]) -> str:
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault((r["problem"], r["contender"], r["q"]), []).append(r)
-    lines = [
-        "| problem | contender | q | seeds | median log10 regret | IQR | s per ask |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| problem | contender | q | seeds | median log10 regret | IQR | s per ask |"]
+    lines.append("|---|---|---|---|---|---|---|")
     for (prob, name, q), rs in sorted(groups.items()):
         reg = np.array([r["regret"] for r in rs])
         lo, hi = np.percentile(reg, [25, 75])
@@ -391,8 +386,7 @@ def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
 
 
 def _one(task: tuple[str, str, int, int, dict[str, Any]]) -> dict[str, Any]:
-    prob, name, q, seed, options = task
-    return run(problems()[prob], name, q, seed, options)
+    return run(problems()[task[0]], *task[1:])
 
 
 def _execute(tasks: list, options: dict[str, Any], jobs: int, out: str | None) -> list[dict]:
