@@ -13,7 +13,6 @@ import zlib
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.stats import qmc
 
 from optimizer.space import Parameter, Space
 
@@ -32,6 +31,8 @@ def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.nda
     successive calls still continue one sequence instead of restarting a new random one.
     """
     scramble = seed if seed is not None else zlib.crc32(repr(space.names).encode())
+    from scipy.stats import qmc  # scipy.stats costs ~1 s to import: only when a design is drawn
+
     sampler = qmc.Sobol(d=space.dimension, scramble=True, seed=scramble)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -43,6 +44,8 @@ def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.nda
 def sobol_points(space: Space, rng: np.random.Generator, n: int) -> np.ndarray:
     """A fresh scrambled Sobol set (power of two, so it keeps its balance properties)."""
     m = max(1, math.ceil(math.log2(max(n, 2))))
+    from scipy.stats import qmc
+
     sampler = qmc.Sobol(d=space.dimension, scramble=True, seed=rng)
     return sampler.random_base2(m)[:n]
 
