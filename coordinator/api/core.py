@@ -201,11 +201,13 @@ def post_observation_batch(call: Call) -> dict[str, Any]:
     if set(call.body) - {"observations"} or not isinstance(items, list) or not items:
         problems.add("observations", "must be a non-empty list of observations")
     raise_problems(problems)
+    assert isinstance(items, list)
     created = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise InvalidInput(f"observations[{i}]: must be an object")
-        sub = Call(call.service, call.path, call.query, item, call.token, call.token_text)
+        sub = Call(call.service, call.path, call.query, item, call.token, call.token_text,
+                   specs=call.specs)
         try:
             created.append(post_observation(sub))
         except InvalidInput as exc:

@@ -41,18 +41,19 @@ def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
     name = as_text(raw["name"], "name", problems, max_len=300) if "name" in raw else None
     metadata = flat_metadata(raw["metadata"], "metadata", problems) if "metadata" in raw else {}
     raise_problems(problems)
-    suggestion = create_suggestion_now(service, experiment.id)
+    suggestion = create_suggestion_now(service, experiment)
     run_id = service.store.allocate_ids()[0]
     now = int(time.time())
     project = service.store.experiment_meta(experiment.id).get("project") or None
-    run = {"object": "training_run", "id": run_id, "experiment": experiment.id,
-           "project": project, "client": client, "user": client,
-           "name": name or f"run {run_id}", "state": "active",
-           "assignments": suggestion.assignments, "values": {}, "suggestion": suggestion.id,
-           "observation": None, "finished": False, "completed": None, "created": now,
-           "updated": now, "deleted": False, "metadata": metadata or None,
-           "source_code": None, "logs": {}, "datasets": {}, "model": None, "files": [],
-           "favorite": False, "tags": [], "checkpoint_count": 0, "best_checkpoint": None}
+    run: dict[str, Any] = {
+        "object": "training_run", "id": run_id, "experiment": experiment.id,
+        "project": project, "client": client, "user": client, "name": name or f"run {run_id}",
+        "state": "active", "assignments": suggestion.assignments, "values": {},
+        "suggestion": suggestion.id, "observation": None, "finished": False,
+        "completed": None, "created": now, "updated": now, "deleted": False,
+        "metadata": metadata or None, "source_code": None, "logs": {}, "datasets": {},
+        "model": None, "files": [], "favorite": False, "tags": [], "checkpoint_count": 0,
+        "best_checkpoint": None}
     service.store.add_run(experiment.id, run_id, json.dumps(run, allow_nan=False))
     return run
 

@@ -26,8 +26,9 @@ def parameter_json(p: Parameter) -> dict[str, Any]:
                                        "enum_index": i + 1}
                                       for i, name in enumerate(p.categories)]
     else:
-        cast = int if p.type == "int" else float
-        body["bounds"] = {"object": "bounds", "min": cast(p.low), "max": cast(p.high)}
+        low, high = float(p.low or 0.0), float(p.high or 0.0)
+        bounds = (int(low), int(high)) if p.type == "int" else (low, high)
+        body["bounds"] = {"object": "bounds", "min": bounds[0], "max": bounds[1]}
     return body
 
 
