@@ -15,7 +15,7 @@ from coordinator.api import runs, serialize
 from coordinator.api.bodies import present, raise_problems
 from coordinator.api.core import best_records, create_experiment, experiment_of
 from coordinator.api.http import Call, Reply
-from coordinator.api.paging import whole
+from coordinator.api.paging import pagination, whole
 from coordinator.errors import Conflict, Forbidden, InvalidInput
 from coordinator.service import Experiment, Service
 from coordinator.validation import Problems, as_text, unknown_keys
@@ -121,3 +121,35 @@ def best_runs(call: Call) -> dict[str, Any]:
     best = [by_observation[o.id] for o in best_records(call.service, experiment)
             if o.id in by_observation]
     return whole([runs.render(r) for r in best])
+
+
+def _experiment_filter(raw: str | None) -> str | None:
+    """`get_runs()` sends filters=[{"field": "experiment", "operator": "==", "value": ID}]."""
+    if not raw:
+        return None
+    try:
+        filters = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("filters: not valid JSON") from None
+    supported = isinstance(filters, list) and len(filters) <= 1 and all(
+        isinstance(f, dict) and f.get("field") == "experiment" and f.get("operator") == "=="
+        for f in filters)
+    if not supported:
+        raise InvalidInput("filters: only [{field: experiment, operator: '==', value: ID}] is "
+                           "supported")
+    return str(filters[0].get("value")) if filters else None
+
+
+def project_runs(call: Call) -> dict[str, Any]:
+    client = _client(call)
+    project_id = _project_id(call.path["project_id"])
+    wanted = _experiment_filter(call.query.get("filters"))
+    found: list[dict[str, Any]] = []
+    for experiment in call.service.experiments():
+        meta = call.service.store.experiment_meta(experiment.id)
+        if meta.get("project") != project_id or meta.get("client") != client:
+            continue
+        if wanted is None or wanted == experiment.id:
+            found += runs.experiment_runs(call.service, experiment)
+    return pagination(found, [r["id"] for r in found], call.query, runs.render,
+                      lambda r: str(r["id"]))

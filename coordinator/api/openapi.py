@@ -92,9 +92,12 @@ def _operation(endpoint: Any) -> dict[str, Any]:
     names = re.findall(r"{(\w+)}", endpoint.path)
     params = [{"name": n, "in": "path", "required": True, "schema": ID if n != "project_id"
                and n != "client_id" else {"type": "string"}} for n in names]
-    if endpoint.returns == "Pagination" and endpoint.path.endswith(("suggestions",
-                                                                    "observations")):
+    if endpoint.returns == "Pagination" and endpoint.path.endswith((
+            "suggestions", "observations", "training_runs")):
         params += PAGING_PARAMS
+    if endpoint.path.endswith("/training_runs") and endpoint.method == "GET":
+        params.append({"name": "filters", "in": "query", "required": False,
+                       "schema": {"type": "string"}})
     if endpoint.path.endswith("/suggestions"):
         params.append({"name": "state", "in": "query", "required": False,
                        "schema": {"enum": ["open"]}})

@@ -50,6 +50,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/v1/tokens/self", ai.token_self, "The caller's token", None, "Token"),
     Endpoint("GET", PROJECT, ai.get_project, "Fetch (creating on first use) a project", None,
              "Project"),
+    Endpoint("GET", PROJECT + "/training_runs", ai.project_runs,
+             "List a project's training runs", None, "Pagination"),
     Endpoint("POST", "/v1/clients/{client_id}/projects", ai.post_project, "Create a project",
              "ProjectCreate", "Project"),
     Endpoint("POST", PROJECT + "/aiexperiments", ai.post_aiexperiment,

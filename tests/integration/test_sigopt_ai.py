@@ -91,6 +91,7 @@ def test_a_run_that_misses_a_metric_or_fails_becomes_a_failed_observation(api, s
     failed = [o.failed for o in api.service.observations(experiment.id)]
     assert failed == [True, True, False]
     assert experiment.is_finished()
+    assert sorted(r.state for r in experiment.get_runs()) == ["completed", "completed", "failed"]
 
 
 def test_cli_workers_in_parallel_finish_every_run_with_values_within_the_budget(
