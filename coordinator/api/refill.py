@@ -33,12 +33,16 @@ class Refiller:
     service: Service
     refilled_at: dict[str, int] = field(default_factory=dict)  # eid -> observation count
     specs: dict[str, ExperimentSpec] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)  # deleted experiments: never active again
 
     def needs_refill(self, experiment_id: str) -> ExperimentSpec | None:
         store = self.service.store
+        if experiment_id in self.gone:
+            return None
         if experiment_id not in self.specs:
             meta = store.experiment_meta(experiment_id)
             if not meta or meta.get("state") != "active":
+                self.gone.add(experiment_id)
                 return None
             self.specs[experiment_id] = ExperimentSpec.from_json(meta["spec"])
         spec = self.specs[experiment_id]
@@ -50,6 +54,7 @@ class Refiller:
         if not (changed or low):
             return None
         if store.experiment_meta(experiment_id).get("state") != "active":
+            self.gone.add(experiment_id)
             return None
         self.refilled_at[experiment_id] = counts.observations
         return spec
