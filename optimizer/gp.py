@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky
+from scipy.linalg import cho_solve, cholesky, solve_triangular
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
@@ -81,6 +81,11 @@ class GaussianProcess:
         gram[np.diag_indices_from(gram)] += hyper.noise + self.alpha_diag + JITTER
         self.chol = _safe_cholesky(gram)
         self.weights = cho_solve((self.chol, True), self.y)
+        # L^-1 once per model: the acquisition search evaluates the variance hundreds of
+        # times on a handful of points, where a GEMM is ~20x faster than a triangular solve.
+        self.chol_inv_t = solve_triangular(
+            self.chol, np.eye(len(self.chol)), lower=True, check_finite=False
+        ).T
 
     def condition(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
         """A new GP that also saw (x_new, y_new) as noise-free-ish observations."""
@@ -99,8 +104,8 @@ class GaussianProcess:
         """Posterior mean and standard deviation of the latent function."""
         k = self._kernel(x, self.x)
         mean = k @ self.weights
-        v = cho_solve((self.chol, True), k.T)
-        var = np.maximum(self.hyper.amplitude - np.sum(k * v.T, axis=1), 1e-12)
+        w = k @ self.chol_inv_t
+        var = np.maximum(self.hyper.amplitude - np.sum(w * w, axis=1), 1e-12)
         return mean, np.sqrt(var)
 
     def predict_grad(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -112,8 +117,9 @@ class GaussianProcess:
         k = amp * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
         g = -amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e  # dk/dx = g * (x - x_i) / ls2
         mean = k @ self.weights
-        v = cho_solve((self.chol, True), k.T).T
-        var = np.maximum(amp - np.sum(k * v, axis=1), 1e-12)
+        w = k @ self.chol_inv_t
+        v = w @ self.chol_inv_t.T  # K^-1 k, for the variance gradient
+        var = np.maximum(amp - np.sum(w * w, axis=1), 1e-12)
         std = np.sqrt(var)
         dmean = _weighted_diff(x, self.x, g * self.weights) / ls2
         dvar = -2.0 * _weighted_diff(x, self.x, g * v) / ls2

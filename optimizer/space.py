@@ -105,7 +105,7 @@ class Space:
 
     def key(self, assignments: Mapping[str, Any]) -> str:
         """Canonical JSON: equal points have equal keys, so keys can be used for dedup."""
-        return json.dumps(self.canonical(assignments), sort_keys=True, separators=(",", ":"))
+        return canonical_key(self.canonical(assignments))
 
     def is_finite(self) -> bool:
         """True when the space only has ints and categoricals, so it can be exhausted."""
@@ -214,7 +214,16 @@ def _encode_value(p: Parameter, value: Any) -> float:
     return min(1.0, max(0.0, (x - a) / (b - a)))
 
 
+def canonical_key(canonical: Mapping[str, Any]) -> str:
+    """`Space.key` of a point that is already canonical (skips re-validating it)."""
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+
+
 def _canonical_value(p: Parameter, value: Any) -> Any:
+    kind = type(value)
+    if (kind is float and p.type == "double") or (kind is int and p.type == "int"):
+        if float(p.low) <= value <= float(p.high):  # type: ignore[arg-type]
+            return value + 0.0 if kind is float else value  # the common case, without ABCs
     if p.type == "categorical":
         if not isinstance(value, str) or value not in p.categories:
             raise ValueError(f"{p.name}: {value!r} is not one of {list(p.categories)}")

@@ -12,7 +12,7 @@ import numpy as np
 from optimizer import design
 from optimizer.metrics import Metric, Observation
 from optimizer.settings import Settings
-from optimizer.space import Space
+from optimizer.space import Space, canonical_key
 
 ENUMERATE_LIMIT = 100_000
 
@@ -47,12 +47,12 @@ class History:
                 history.observations.append(
                     Observation(canon, dict(obs.values), dict(obs.stddevs), obs.failed)
                 )
-                history.taken.add(space.key(canon))
+                history.taken.add(canonical_key(canon))
         for point in pending:
             canon = _try_canonical(space, point)
             if canon is not None:
                 history.pending.append(canon)
-                history.taken.add(space.key(canon))
+                history.taken.add(canonical_key(canon))
         return history
 
     def cube(self) -> np.ndarray:
