@@ -23,6 +23,7 @@ from coordinator.validation import (
     as_mapping,
     as_number,
     as_text,
+    child,
     describe,
     flat_metadata,
     unknown_keys,
@@ -304,5 +305,5 @@ def _optimizer(raw: Any, problems: Problems) -> Settings:
     try:
         return Settings.from_dict(block)
     except SettingsError as exc:
-        problems.add(f"optimizer.{exc.field}", exc.message)
+        problems.add(child("optimizer", exc.field), exc.message)
         return Settings()
