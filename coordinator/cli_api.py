@@ -15,7 +15,7 @@ def _context() -> Any:
     return ctx
 
 
-def _serve(host: str, port: int, refill: bool, log_level: str) -> None:
+def _serve(host: str, port: int, refill: bool, log_level: str, limits: Any) -> None:
     import uvicorn
 
     from coordinator.api import create_app
@@ -23,9 +23,12 @@ def _serve(host: str, port: int, refill: bool, log_level: str) -> None:
 
     ctx = _context()
     service = ctx.service  # connects (or starts the embedded Redis) and checks it first
-    app = create_app(service, refiller=RefillProcess(ctx.url) if refill else None)
+    app = create_app(service, refiller=RefillProcess(ctx.url) if refill else None,
+                     limits=limits)
+    rate = f"{limits.rate:g}/s per token, burst {limits.burst}" if limits.rate else "off"
     click.echo(f"serving the SigOpt-compatible API on http://{host}:{port} "
-               f"(SIGOPT_API_URL=http://{host}:{port})", err=True)
+               f"(SIGOPT_API_URL=http://{host}:{port}); rate limit {rate}, "
+               f"bodies up to {limits.max_body} bytes", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                 timeout_graceful_shutdown=5)
 
@@ -45,9 +48,22 @@ def _register_serve(cli: click.Group) -> None:
                   help="Do not refill suggestion backlogs from this server.")
     @click.option("--log-level", default="warning", show_default=True,
                   type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-    def serve(host: str, port: int, no_refill: bool, log_level: str) -> None:
+    @click.option("--rate-limit", default=None, metavar="N/s",
+                  help="Requests per second per API token, shared by every server on this "
+                       "Redis; 'off' disables. [default: $CELERIAC_API_RATE_LIMIT or 200/s]")
+    @click.option("--burst", type=click.IntRange(1), default=None,
+                  help="Requests a token may send back to back before the rate applies. "
+                       "[default: $CELERIAC_API_BURST or 2000]")
+    @click.option("--max-body-bytes", type=click.IntRange(1024), default=None,
+                  help="Larger request bodies get 413. "
+                       "[default: $CELERIAC_API_MAX_BODY_BYTES or 1048576]")
+    def serve(host: str, port: int, no_refill: bool, log_level: str, rate_limit: str | None,
+              burst: int | None, max_body_bytes: int | None) -> None:
         """Serve the SigOpt v1-compatible REST API (point SIGOPT_API_URL at it)."""
-        _serve(host, port, not no_refill, log_level)
+        from coordinator.api.limits import ApiLimits
+
+        limits = ApiLimits.from_env(rate_limit, burst, max_body_bytes)
+        _serve(host, port, not no_refill, log_level, limits)
 
 
 def _register_tokens(cli: click.Group) -> None:

@@ -17,6 +17,12 @@ PROJECTS = PREFIX + "projects"  # HASH "<client>/<project>" -> project record JS
 RUN_EXPERIMENT = PREFIX + "run_experiment"  # HASH training run id -> experiment id (HTTP API)
 
 
+def rate_limit(token_digest: str) -> str:
+    """HASH {tokens, at}: the rate-limit bucket of one API token (named by its SHA-256 digest,
+    never the token), shared by every API server on this Redis; it expires when full."""
+    return f"{PREFIX}ratelimit:{token_digest}"
+
+
 class ExperimentKeys:
     """Key builders for one experiment."""
 

@@ -2,15 +2,23 @@
 
 Only a SHA-256 digest of each token is stored, so a copy of the Redis data does not hand out
 working tokens; the token itself is shown once, when it is created.
+
+Why lookups leak nothing an attacker can use: a presented token is never compared with a secret
+character by character. Stored tokens are found by the digest of the presented token (an HGET),
+so any timing difference depends on the digest, and learning a digest's prefix does not help to
+build a token that hashes to it. Tokens from the server's configuration are kept as digests too
+and compared with `hmac.compare_digest` against every configured one, without stopping early.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import redis
@@ -35,6 +43,26 @@ class TokenRecord:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class StaticTokens:
+    """Tokens given in the server's configuration (`CELERIAC_API_TOKENS`), held as digests only,
+    so the plain tokens do not linger in the app's state."""
+
+    def __init__(self, plain: Mapping[str, TokenRecord] | None = None) -> None:
+        self.records = [(digest(token), record) for token, record in (plain or {}).items()]
+
+    def lookup(self, token: str) -> TokenRecord | None:
+        """Constant time in the token: every configured digest is compared, none skipped."""
+        presented = digest(token).encode()
+        found = None
+        for hashed, record in self.records:
+            if hmac.compare_digest(presented, hashed.encode()):
+                found = record
+        return found
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 class Tokens:

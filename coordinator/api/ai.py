@@ -13,12 +13,12 @@ from typing import Any
 
 from coordinator.api import runs, serialize
 from coordinator.api.bodies import present, raise_problems
-from coordinator.api.core import best_records, create_experiment, experiment_of
+from coordinator.api.core import best_records, create_experiment, experiment_of, visible
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import pagination, whole
-from coordinator.errors import Conflict, Forbidden, InvalidInput
+from coordinator.errors import Conflict, InvalidInput, NotFound
 from coordinator.service import Experiment, Service
-from coordinator.validation import Problems, as_text, unknown_keys
+from coordinator.validation import Problems, as_text, flat_metadata, unknown_keys
 
 PROJECT_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
 
@@ -31,10 +31,12 @@ def token_self(call: Call) -> dict[str, Any]:
 
 
 def _client(call: Call) -> str:
+    """Another client's projects are "not found" (not 403): a token learns nothing about
+    which other clients exist."""
     client = call.path["client_id"]
     if client != call.token.client:
-        raise Forbidden(f"this token belongs to client {call.token.client!r}, not "
-                        f"{client[:40]!r}")
+        raise NotFound(f"client {client[:40]!r} not found (this token acts for client "
+                       f"{call.token.client!r})")
     return client
 
 
@@ -72,6 +74,8 @@ def post_project(call: Call) -> dict[str, Any]:
     client = _client(call)
     body, problems = present(call.body), Problems()
     unknown_keys(body, ("id", "name", "metadata"), "", problems)
+    if body.get("metadata") is not None:
+        flat_metadata(body["metadata"], "metadata", problems)
     raise_problems(problems)
     project_id = _project_id(body.get("id"))
     name = as_text(body.get("name", project_id), "name", problems, max_len=100)
@@ -147,7 +151,8 @@ def project_runs(call: Call) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     for experiment in call.service.experiments():
         meta = call.service.store.experiment_meta(experiment.id)
-        if meta.get("project") != project_id or meta.get("client") != client:
+        if meta.get("project") != project_id or meta.get("client") != client \
+                or not visible(experiment, client):
             continue
         if wanted is None or wanted == experiment.id:
             found += runs.experiment_runs(call.service, experiment)

@@ -10,15 +10,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coordinator.api import openapi
-from coordinator.api.http import endpoint, error_response
+from coordinator.api.http import endpoint, error_response, json_response
+from coordinator.api.limits import ApiLimits, RateLimiter
 from coordinator.api.routes import ENDPOINTS
 from coordinator.service import Service
-from coordinator.tokens import TokenRecord, Tokens
+from coordinator.tokens import StaticTokens, TokenRecord, Tokens
 
 ENV_TOKENS = "CELERIAC_API_TOKENS"  # comma-separated tokens accepted besides the stored ones
 
@@ -30,12 +33,35 @@ def static_tokens(raw: str | None = None) -> dict[str, TokenRecord]:
             for t in raw.split(",") if t.strip()}
 
 
+class NoSniff:
+    """Every answer, errors and the dashboard included, tells browsers not to guess a content
+    type: a JSON body holding `<script>` must never be run as HTML."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
 async def _openapi(_request: Request) -> Response:
-    return JSONResponse(openapi.document())
+    return json_response(openapi.document())
 
 
 async def _health(_request: Request) -> Response:
-    return JSONResponse({"object": "health", "status": "ok"})
+    return json_response({"object": "health", "status": "ok"})
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -50,8 +76,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def create_app(service: Service, *, refiller: Any = None,
-               tokens: dict[str, TokenRecord] | None = None) -> Starlette:
-    """`refiller` has start()/stop() and runs for the app's lifetime (None: no refilling)."""
+               tokens: dict[str, TokenRecord] | None = None,
+               limits: ApiLimits | None = None) -> Starlette:
+    """`refiller` has start()/stop() and runs for the app's lifetime (None: no refilling);
+    `tokens` replaces CELERIAC_API_TOKENS and `limits` the environment's limits."""
     routes = [Route(e.path, endpoint(e.handler), methods=[e.method]) for e in ENDPOINTS]
     routes += [Route("/openapi.json", _openapi, methods=["GET"]),
                Route("/health", _health, methods=["GET"])]
@@ -66,12 +94,14 @@ def create_app(service: Service, *, refiller: Any = None,
             if refiller is not None:
                 refiller.stop()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(NoSniff)],
                     exception_handlers={HTTPException: _not_found})
     app.state.service = service
     app.state.tokens = Tokens(service.store.redis)
     app.state.specs = {}
-    app.state.static_tokens = static_tokens() if tokens is None else tokens
+    app.state.static_tokens = StaticTokens(static_tokens() if tokens is None else tokens)
+    app.state.limits = limits or ApiLimits.from_env()
+    app.state.rate_limiter = RateLimiter(service.store.redis, app.state.limits)
     from coordinator.dashboard import dashboard_routes  # lazy: the dashboard imports api.http
     app.router.routes += dashboard_routes(service, app.state.static_tokens)
     return app

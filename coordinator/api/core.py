@@ -27,14 +27,34 @@ from coordinator.service import (
 from coordinator.validation import Problems
 
 SPEC_CACHE_LIMIT = 10_000
+CLI_CLIENT = "default"  # the client that owns experiments made by `coordinator create`
 
 
-def experiment_of(call: Call) -> Experiment:
-    problems = Problems()
-    experiment_id = object_id(call.path["experiment_id"], "experiment", problems)
+def visible(experiment: Experiment, client: str) -> bool:
+    """A token sees only its own client's experiments. `coordinator create` records no owner:
+    such experiments belong to client `default` (the client `coordinator token create` and
+    CELERIAC_API_TOKENS act for), so one operator can mix the CLI and the SigOpt client."""
+    return (experiment.owner or CLI_CLIENT) == client
+
+
+def not_found(raw_id: str) -> NotFound:
+    """One answer for "no such experiment" and "another client's experiment", so that a token
+    cannot learn which ids exist."""
+    return NotFound(f"experiment {raw_id[:40]!r} not found")
+
+
+def experiment_of(call: Call, *, include_deleted: bool = False) -> Experiment:
+    raw = call.path["experiment_id"]
+    experiment_id = object_id(raw, "experiment", Problems())
     if experiment_id is None:
-        raise NotFound(f"experiment {call.path['experiment_id'][:40]!r} not found")
-    return call.service.experiment(experiment_id)
+        raise not_found(raw)
+    try:
+        experiment = call.service.experiment(experiment_id, include_deleted=include_deleted)
+    except NotFound:
+        raise not_found(raw) from None
+    if not visible(experiment, call.token.client):
+        raise not_found(raw)
+    return experiment
 
 
 def cached_experiment(call: Call) -> Experiment:
@@ -47,6 +67,8 @@ def cached_experiment(call: Call) -> Experiment:
         if len(call.specs) > SPEC_CACHE_LIMIT:
             call.specs.clear()
         call.specs[raw] = found
+    if not visible(found, call.token.client):
+        raise not_found(raw)
     return found
 
 

@@ -19,16 +19,17 @@ from typing import Any
 import redis
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from coordinator.api.limits import BodyTooLarge, read_body, retry_after
 from coordinator.errors import CeleriacError, Forbidden, InvalidInput, Unauthorized
 from coordinator.service import Service
-from coordinator.tokens import TokenRecord, Tokens
+from coordinator.tokens import StaticTokens, TokenRecord, Tokens, digest
 
 log = logging.getLogger("coordinator.api")
 
-MAX_BODY_BYTES = 1_000_000
 BODY_METHODS = ("POST", "PUT", "MERGE")
+MAX_DEPTH = 32  # SigOpt bodies nest 4 deep; deeper JSON would only feed recursive code
 
 
 @dataclass
@@ -56,13 +57,23 @@ class Reply:
 Handler = Callable[[Call], Any]
 
 
-def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"message": message, "status": status, **extra}, status_code=status)
+class RevokedToken(Forbidden):
+    """SigOpt marks this 403 with `token_status: "revoked"` so a client can tell it apart."""
 
 
-def json_response(body: Any, status: int = 200) -> Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None,
+                   **extra: Any) -> Response:
+    return json_response({"message": message, "status": status, **extra}, status, headers)
+
+
+def json_response(body: Any, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    """JSON only, ASCII only, and with <, > and & escaped: even a browser that ignores the
+    content type finds no markup in an experiment name or a metadata value."""
     text = json.dumps(body, allow_nan=False, separators=(",", ":"))
-    return Response(text, status_code=status, media_type="application/json")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Response(text, status_code=status, media_type="application/json",
+                    headers=dict(headers or {}))
 
 
 def _reject_constant(name: str) -> Any:
@@ -78,8 +89,6 @@ def _finite_float(text: str) -> float:
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """An empty body is `{}`; anything but a JSON object is a 400 that says why."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput(f"request body: larger than {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         return {}
     try:
@@ -89,7 +98,29 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise InvalidInput(f"request body: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"request body: must be a JSON object, got {type(body).__name__}")
+    _check_tree(body)
     return body
+
+
+def _check_tree(body: dict[str, Any]) -> None:
+    """Depth (recursive code further on must not overflow) and strings Redis can store (JSON
+    may escape a lone UTF-16 surrogate, which no UTF-8 encoder accepts); no recursion here."""
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"request body: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput("request body: a string holds an unpaired UTF-16 surrogate "
+                                   "escape (\\ud800-\\udfff)") from None
 
 
 def token_from_header(header: str | None) -> str:
@@ -111,19 +142,28 @@ def token_from_header(header: str | None) -> str:
 
 
 def authenticate(tokens: Tokens, header: str | None,
-                 static: Mapping[str, TokenRecord]) -> tuple[str, TokenRecord]:
+                 static: StaticTokens | Mapping[str, TokenRecord]) -> tuple[str, TokenRecord]:
+    """Both lookups go by the token's digest, never comparing the secret itself (tokens.py)."""
     token = token_from_header(header)
-    record = static.get(token) or tokens.lookup(token)
+    if not isinstance(static, StaticTokens):
+        static = StaticTokens(static)
+    record = static.lookup(token) or tokens.lookup(token)
     if record is None:
         raise Forbidden("unknown API token; `coordinator token list` shows the valid ones")
     if record.revoked:
-        raise Forbidden("this API token was revoked")
+        raise RevokedToken("this API token was revoked; `coordinator token create` makes a "
+                           "new one")
     return token, record
 
 
 def endpoint(handler: Handler) -> Callable[[Request], Any]:
     async def run(request: Request) -> Response:
-        raw = await request.body() if request.method in BODY_METHODS else b""
+        try:
+            raw = b""
+            if request.method in BODY_METHODS:
+                raw = await read_body(request, request.app.state.limits.max_body)
+        except BodyTooLarge as exc:
+            return error_response(413, str(exc))
         try:
             return await run_in_threadpool(_call, request, handler, raw)
         except Exception:  # a bug: log it, answer 500 without internals
@@ -140,12 +180,17 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
     try:
         token_text, token = authenticate(state.tokens, request.headers.get("authorization"),
                                          state.static_tokens)
+        wait = state.rate_limiter.wait(digest(token_text))
+        if wait is not None:
+            return error_response(429, f"rate limit: more than {state.limits.rate:g} requests "
+                                  f"per second with this token; retry in {wait:.1f} s",
+                                  headers={"Retry-After": retry_after(wait)})
         call = Call(service=state.service, path=dict(request.path_params),
                     query=request.query_params, body=parse_body(raw), token=token,
                     token_text=token_text, headers=request.headers, specs=state.specs)
         result = handler(call)
     except CeleriacError as exc:
-        extra = {"token_status": "revoked"} if "revoked" in exc.message else {}
+        extra = {"token_status": "revoked"} if isinstance(exc, RevokedToken) else {}
         return error_response(exc.status, exc.message, **extra)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return error_response(503, f"Redis is unavailable: {exc}; retry shortly")

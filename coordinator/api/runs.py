@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.core import visible
 from coordinator.api.http import Call, Reply
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.service import Experiment, Service, create_suggestion_now
@@ -31,6 +32,7 @@ MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "
              "dev_metadata", "favorite", "files", "tags")
 STATES = ("active", "completed", "failed")
 FINISHED = ("completed", "failed")
+MAX_RUN_CHARS = 1_000_000
 
 
 def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
@@ -113,17 +115,39 @@ def _apply(patch: dict[str, Any]):
         merged["updated"] = int(time.time())
         if run["state"] == "active" and merged["state"] in FINISHED:
             merged["finished"], merged["completed"] = True, merged["updated"]
-        return json.dumps(merged, allow_nan=False)
+        return _bounded(merged)
     return change
 
 
-def locate(service: Service, raw_id: str) -> tuple[Experiment, str]:
+def _bounded(run: dict[str, Any]) -> str:
+    """Each MERGE is checked, but merges add up: the merged run must still meet the metadata
+    rule, and stay small (it travels whole in SIGOPT_CONTEXT to `start-worker` children)."""
+    problems = Problems()
+    if run.get("metadata") is not None:
+        flat_metadata(run["metadata"], "metadata", problems)
+    raise_problems(problems)
+    text = json.dumps(run, allow_nan=False)
+    if len(text) > MAX_RUN_CHARS:
+        raise InvalidInput(f"training run: would grow past {MAX_RUN_CHARS} characters; log "
+                           f"less (large logs and files belong elsewhere)")
+    return text
+
+
+def locate(service: Service, raw_id: str, client: str) -> tuple[Experiment, str]:
+    """Another client's run is "not found", exactly like a run that does not exist."""
     problems = Problems()
     run_id = object_id(raw_id, "training_run", problems)
     experiment_id = service.store.run_experiment(run_id) if run_id else None
+    missing = NotFound(f"training run {raw_id[:40]!r} not found")
     if not run_id or not experiment_id:
-        raise NotFound(f"training run {raw_id[:40]!r} not found")
-    return service.experiment(experiment_id, include_deleted=True), run_id
+        raise missing
+    try:
+        experiment = service.experiment(experiment_id, include_deleted=True)
+    except NotFound:
+        raise missing from None
+    if not visible(experiment, client):
+        raise missing
+    return experiment, run_id
 
 
 def load(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
@@ -159,7 +183,7 @@ def finish(service: Service, experiment: Experiment, run: dict[str, Any]) -> Non
 
 
 def merge_run(call: Call) -> Reply:
-    experiment, run_id = locate(call.service, call.path["run_id"])
+    experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
     patch = dict(call.body)
     check_patch(patch)
     changed = call.service.store.update_run(experiment.id, run_id, _apply(patch))
@@ -174,7 +198,7 @@ def merge_run(call: Call) -> Reply:
 
 
 def get_run(call: Call) -> dict[str, Any]:
-    experiment, run_id = locate(call.service, call.path["run_id"])
+    experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
     return load(call.service, experiment, run_id)
 
 
@@ -184,7 +208,7 @@ def experiment_runs(service: Service, experiment: Experiment) -> list[dict[str, 
 
 def post_checkpoint(call: Call) -> Reply:
     """Checkpoints are counted, not kept: Celeriac optimizes on the final values only."""
-    experiment, run_id = locate(call.service, call.path["run_id"])
+    experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
     if not isinstance(call.body.get("values"), list | dict):
         raise InvalidInput("values: required, the checkpoint's metric values")
 

@@ -29,7 +29,7 @@ from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
 from coordinator.errors import CeleriacError
 from coordinator.service import Service
-from coordinator.tokens import TokenRecord, Tokens
+from coordinator.tokens import StaticTokens, TokenRecord, Tokens
 
 STATIC = Path(__file__).parent / "static"
 REALM = 'Basic realm="Celeriac dashboard: API token as user name", charset="UTF-8"'
@@ -43,8 +43,8 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"
 class BasicAuth:
     """ASGI wrapper: every dashboard request needs a valid API token as basic-auth user."""
 
-    def __init__(self, app: ASGIApp, tokens: Tokens, static: dict[str, TokenRecord]) -> None:
-        self.app, self.tokens, self.static = app, tokens, static
+    def __init__(self, app: ASGIApp, tokens: Tokens, static: StaticTokens) -> None:
+        self.app, self.tokens, self.static = app, tokens, static  # digests only: see tokens.py
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,8 +104,8 @@ def page(name: str) -> Any:
     return serve
 
 
-def dashboard_app(service: Service, static_tokens: dict[str, TokenRecord] | None = None
-                  ) -> ASGIApp:
+def dashboard_app(service: Service,
+                  static_tokens: StaticTokens | dict[str, TokenRecord] | None = None) -> ASGIApp:
     cache = FigureCache()
 
     def read(request: Request) -> Response:
@@ -136,7 +136,8 @@ def dashboard_app(service: Service, static_tokens: dict[str, TokenRecord] | None
         Mount("/static", app=StaticFiles(directory=STATIC)),
     ]
     app = Starlette(routes=routes)
-    return BasicAuth(app, Tokens(service.store.redis), static_tokens or {})
+    return BasicAuth(app, Tokens(service.store.redis), static_tokens
+                     if isinstance(static_tokens, StaticTokens) else StaticTokens(static_tokens))
 
 
 def _figure(service: Service, cache: FigureCache, experiment_id: str, name: str) -> Response:
@@ -154,7 +155,8 @@ async def _to_dashboard(_request: Request) -> Response:
     return RedirectResponse("/dashboard/", status_code=307)
 
 
-def dashboard_routes(service: Service, static_tokens: dict[str, TokenRecord] | None = None
+def dashboard_routes(service: Service,
+                     static_tokens: StaticTokens | dict[str, TokenRecord] | None = None
                      ) -> list[BaseRoute]:
     """What the API app adds to its routes: the dashboard, and `/` pointing at it."""
     return [Mount("/dashboard", app=dashboard_app(service, static_tokens)),

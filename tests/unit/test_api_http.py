@@ -183,7 +183,7 @@ def test_a_training_run_merges_values_and_records_its_observation_when_completed
     best = client.get(f"/v1/aiexperiments/{eid}/best_training_runs").json()
     assert [r["id"] for r in best["data"]] == [run["id"]]
     assert client.request("MERGE", path, json={"state": "done"}).status_code == 400
-    assert client.get("/v1/clients/other/projects/p1").status_code == 403
+    assert client.get("/v1/clients/other/projects/p1").status_code == 404
     assert client.post("/v1/clients/acme/projects", json={"id": "p1"}).status_code == 409
 
 
