@@ -26,7 +26,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 if "--jobs" in sys.argv:  # one BLAS thread per process when running jobs side by side
@@ -37,212 +36,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.optimizer_contenders import CONTENDERS, Contender  # noqa: E402
+from benchmarks.optimizer_problems import Problem, problems  # noqa: E402
 from optimizer import Metric, Observation, Parameter, Settings, Space, suggest  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    parameters: tuple[Parameter, ...]
-    function: Callable[[dict[str, Any]], float]
-    minimum: float
-    budget: int
-
-
-def branin(p: dict[str, Any]) -> float:
-    x1, x2 = p["x1"], p["x2"]
-    b, c, t = 5.1 / (4 * np.pi**2), 5 / np.pi, 1 / (8 * np.pi)
-    return float((x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10)
-
-
-HARTMANN_A = np.array(
-    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-     [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
-)
-HARTMANN_P = 1e-4 * np.array(
-    [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-     [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]]
-)
-HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def hartmann6(p: dict[str, Any]) -> float:
-    x = np.array([p[f"x{i}"] for i in range(6)])
-    inner = np.sum(HARTMANN_A * (x - HARTMANN_P) ** 2, axis=1)
-    return float(-np.sum(HARTMANN_ALPHA * np.exp(-inner)))
-
-
-def rosenbrock4(p: dict[str, Any]) -> float:
-    x = np.array([p[f"x{i}"] for i in range(4)])
-    return float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
-
-
-MIXED_OFFSETS = {"adam": 0.0, "sgd": 0.6, "rmsprop": 0.3}
-
-
-def mixed(p: dict[str, Any]) -> float:
-    """Two doubles with a wiggle, an int with a quadratic cost and a categorical offset."""
-    x, y, n = p["x"], p["y"], p["n"]
-    smooth = (x - 0.7) ** 2 + 2 * (y + 1.2) ** 2 + 0.3 * np.sin(5 * x) * np.cos(3 * y)
-    return float(smooth + 0.02 * (n - 13) ** 2 + MIXED_OFFSETS[p["opt"]])
-
-
-def _mixed_minimum() -> float:
-    """Grid then Nelder-Mead on the doubles at the best int/categorical (which separate)."""
-    from scipy.optimize import minimize
-
-    def f(v: np.ndarray) -> float:
-        return mixed({"x": v[0], "y": v[1], "n": 13, "opt": "adam"})
-
-    grid = np.linspace(-3, 3, 301)
-    xs, ys = np.meshgrid(grid, grid)
-    values = np.vectorize(lambda a, b: f(np.array([a, b])))(xs, ys)
-    i = np.unravel_index(np.argmin(values), values.shape)
-    tight = {"xatol": 1e-10, "fatol": 1e-14}
-    res = minimize(f, [xs[i], ys[i]], method="Nelder-Mead", options=tight)
-    return float(res.fun)
-
-
-def problems() -> dict[str, Problem]:
-    dbl = lambda n, lo, hi: Parameter(n, "double", lo, hi)  # noqa: E731
-    return {
-        "branin": Problem("branin", (dbl("x1", -5, 10), dbl("x2", 0, 15)), branin, 0.397887, 40),
-        "hartmann6": Problem(
-            "hartmann6", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6, -3.32237, 60
-        ),
-        "rosenbrock4": Problem(
-            "rosenbrock4", tuple(dbl(f"x{i}", -5, 10) for i in range(4)), rosenbrock4, 0.0, 60
-        ),
-        "mixed": Problem(
-            "mixed",
-            (
-                dbl("x", -3, 3), dbl("y", -3, 3), Parameter("n", "int", 0, 30),
-                Parameter("opt", "categorical", categories=tuple(MIXED_OFFSETS)),
-            ),
-            mixed, _mixed_minimum(), 60,
-        ),
-    }
-
-
-class Contender:
-    """ask(n, pending) -> points, tell(point, value); values are always minimized."""
-
-    def __init__(self, problem: Problem, q: int, seed: int, options: dict[str, Any]) -> None:
-        self.problem, self.q, self.seed, self.options = problem, q, seed, options
-        self.space = Space(problem.parameters)
-
-    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        pass
-
-
-class RandomSearch(Contender):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.rng = np.random.default_rng(self.seed)
-
-    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.space.decode(self.rng.random((n, self.space.dimension)))
-
-
-class Celeriac(Contender):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.observations: list[Observation] = []
-        self.settings = Settings.from_dict({"seed": self.seed, **self.options})
-
-    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        metrics = [Metric("y", objective="minimize")]
-        props = suggest(
-            self.space, metrics, self.observations, pending, n, self.settings, self.q
-        )
-        return [p.assignments for p in props]
-
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.observations.append(Observation(point, {"y": value}))
-
-
-class Optuna(Contender):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True)
-        self.study = optuna.create_study(sampler=sampler, direction="minimize")
-        self.distributions = {p.name: _optuna_distribution(p) for p in self.problem.parameters}
-        self.trials: dict[str, Any] = {}
-
-    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        points = []
-        for _ in range(n):
-            trial = self.study.ask(self.distributions)
-            point = self.space.canonical(trial.params)
-            self.trials[self.space.key(point)] = trial
-            points.append(point)
-        return points
-
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.study.tell(self.trials.pop(self.space.key(point)), value)
-
-
-def _optuna_distribution(p: Parameter) -> Any:
-    from optuna.distributions import CategoricalDistribution as Cat
-    from optuna.distributions import FloatDistribution, IntDistribution
-
-    if p.type == "categorical":
-        return Cat(list(p.categories))
-    if p.type == "int":
-        return IntDistribution(int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
-    return FloatDistribution(float(p.low), float(p.high), log=p.log)  # type: ignore[arg-type]
-
-
-class Skopt(Contender):
-    """Synchronous batches: the driver tells a whole batch before asking again."""
-
-    synchronous = True
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        from skopt import Optimizer
-        from skopt.space import Categorical, Integer, Real
-
-        dims = []
-        for p in self.problem.parameters:
-            if p.type == "double":
-                dims.append(Real(p.low, p.high, prior="log-uniform" if p.log else "uniform"))
-            elif p.type == "int":
-                dims.append(Integer(int(p.low), int(p.high)))  # type: ignore[arg-type]
-            else:
-                dims.append(Categorical(list(p.categories)))
-        self.opt = Optimizer(
-            dims, base_estimator="GP", acq_func="gp_hedge", n_initial_points=10,
-            random_state=self.seed,
-        )
-        self.names = [p.name for p in self.problem.parameters]
-        self.told: list[tuple[list[Any], float]] = []
-
-    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self.told:
-            xs, ys = zip(*self.told, strict=True)
-            self.opt.tell(list(xs), list(ys))
-            self.told = []
-        raw = self.opt.ask(n_points=n, strategy="cl_min") if n > 1 else [self.opt.ask()]
-        return [self.space.canonical(dict(zip(self.names, _plain(x), strict=True))) for x in raw]
-
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.told.append(([point[n] for n in self.names], value))
-
-
-def _plain(x: list[Any]) -> list[Any]:
-    return [v.item() if hasattr(v, "item") else v for v in x]
-
-
-CONTENDERS: dict[str, type[Contender]] = {
-    "random": RandomSearch, "skopt": Skopt, "optuna": Optuna, "celeriac": Celeriac,
-}
 
 
 def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -324,6 +120,38 @@ def time_batches(sizes: list[int], repeats: int, options: dict[str, Any]) -> lis
     return rows
 
 
+def large_space() -> Space:
+    """The shape of a typical training-job space: log double, double, int, categorical."""
+    activations = ("relu", "tanh", "gelu")
+    return Space([
+        Parameter("lr", "double", 1e-5, 1, log=True), Parameter("m", "double", 0, 1),
+        Parameter("l", "int", 1, 64), Parameter("a", "categorical", categories=activations),
+    ])
+
+
+def time_large(n: int, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Seconds for a batch of 4 after n observations with a constraint metric.
+
+    Checks that nothing scales with the history beyond `max_history` (the model is fitted
+    on a subsample; only decoding and keying the history stay linear).
+    """
+    space, rng = large_space(), np.random.default_rng(0)
+    metrics = [Metric("acc"), Metric("lat", "minimize", "constraint", 40)]
+    points = space.decode(rng.random((n, space.dimension)))
+    obs = [
+        Observation(p, {"acc": 1 - abs(p["m"] - 0.9) - p["lr"], "lat": float(p["l"])})
+        for p in points
+    ]
+    times = []
+    for rep in range(repeats):
+        settings = Settings.from_dict({"seed": rep + 1, **options})
+        start = time.perf_counter()
+        suggest(space, metrics, obs, [], 4, settings, 4)
+        times.append(time.perf_counter() - start)
+    return {"observations": n, "space": "mixed+constraint", "repeats": repeats,
+            "median_seconds": float(np.median(times)), "max_seconds": float(np.max(times))}
+
+
 def report(results: list[dict[str, Any]]) -> str:
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in results:
@@ -352,6 +180,7 @@ def main() -> None:
     parser.add_argument("--settings", default="{}", help="JSON optimizer settings for celeriac")
     parser.add_argument("--timing", default="50,200,1000", help="history sizes; '' to skip")
     parser.add_argument("--timing-repeats", type=int, default=5)
+    parser.add_argument("--timing-large", default="10000", help="mixed+constraint sizes; ''")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--out", default=None, help="append raw results as JSON lines")
     parser.add_argument("--report", nargs="*", default=None, help="only print tables from files")
@@ -372,6 +201,11 @@ def main() -> None:
             n, med, top = row["observations"], row["median_seconds"], row["max_seconds"]
             print(f"| {n} | {med:.3f} | {top:.3f} |")
             _save(args.out, row)
+    for size in filter(None, args.timing_large.split(",")):
+        row = time_large(int(size), args.timing_repeats, options)
+        print(f"| {size} (mixed space, constraint) | {row['median_seconds']:.3f} | "
+              f"{row['max_seconds']:.3f} |")
+        _save(args.out, row)
 
 
 def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:

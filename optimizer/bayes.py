@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from optimizer import design, search
+from optimizer import design, search, trust
 from optimizer.acquisition import Acquisition, Feasibility, Objective
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
@@ -44,6 +44,7 @@ class Problem:
     succeeded: np.ndarray
     failed_features: np.ndarray  # failed points, imputed at the worst value in the objective
     pending: np.ndarray  # features of pending points
+    trust_length: float = trust.BASE  # side of the trust region, replayed from history
 
 
 def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwidth: int,  # type: ignore[no-untyped-def]
@@ -60,7 +61,17 @@ def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwi
     # which on a loaded 2-core machine made one batch 3-4x slower.
     with threadpool_limits(1, user_api="blas"):
         problem = _build_problem(history, metrics, settings, rng)
+        problem.trust_length = _trust_length(history, metrics, bandwidth)
         _batch_loop(problem, metrics, settings, rng, batch)
+
+
+def _trust_length(history, metrics: Sequence[Metric], bandwidth: int) -> float:  # type: ignore[no-untyped-def]
+    """Replayed over every valued observation in report order (before any subsampling)."""
+    goals = optimized(metrics)
+    valued = [o for o in history.observations if has_values(metrics, o)]
+    raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
+    scores = scalarize(raw, np.ones(len(goals)) / len(goals))
+    return trust.side_length(scores, history.space.dimension, bandwidth)
 
 
 def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]
@@ -108,11 +119,20 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
         acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
         centres = _centres(problem, objective[1])  # type: ignore[index]
-        rows = search.maximize(problem.space, acq, rng, centres, settings.candidates)
+        box = _trust_box(problem, objective[0], centres[0]) if settings.trust_region else None  # type: ignore[index]
+        rows = search.maximize(problem.space, acq, rng, centres, settings.candidates, box)
         accepted = batch.offer(rows, "bayes", limit=1)
         if not accepted:
             return
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
+
+
+def _trust_box(problem: Problem, model: GaussianProcess, centre: np.ndarray) -> search.Box:
+    """The trust region around the incumbent, shaped by the objective's length scales."""
+    space = problem.space
+    scales = model.hyper.length_scales[search.feature_columns(space)]  # type: ignore[attr-defined]
+    ordered = np.array([p.type != "categorical" for p in space.parameters])  # type: ignore[attr-defined]
+    return trust.box(centre, scales, problem.trust_length, ordered)
 
 
 def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianProcess, np.ndarray]:  # type: ignore[no-untyped-def]

@@ -35,27 +35,37 @@ def candidates(space: Space, rng: np.random.Generator, centres: np.ndarray, n: i
     return np.clip(local, 0.0, 1.0)
 
 
+Box = tuple[np.ndarray, np.ndarray]
+
+
 def maximize(
-    space: Space, acq: Acquisition, rng: np.random.Generator, centres: np.ndarray, n: int
+    space: Space, acq: Acquisition, rng: np.random.Generator, centres: np.ndarray, n: int,
+    box: Box | None = None,
 ) -> np.ndarray:
-    """Design-cube rows ordered best first (refined starts, then the remaining candidates)."""
-    cube = space.snap(candidates(space, rng, centres, n))
+    """Design-cube rows ordered best first (refined starts, then the remaining candidates).
+
+    With a box (a trust region) every candidate and every refinement stays inside it.
+    """
+    cube = candidates(space, rng, centres, n)
+    if box is not None:
+        cube = _into_box(cube, box, n - n // 2 if len(centres) else n)
+    cube = space.snap(cube)
     values, _ = acq.value(space.features(cube))
     order = np.argsort(-values)
     starts = cube[order[:STARTS]]
-    refined = _refine(space, acq, starts)
+    refined = _refine(space, acq, starts, box)
     refined_values, _ = acq.value(space.features(refined))
     pool = np.vstack([refined, cube[order[STARTS:]]])
     scores = np.concatenate([refined_values, values[order[STARTS:]]])
     return pool[np.argsort(-scores, kind="stable")]
 
 
-def _refine(space: Space, acq: Acquisition, starts: np.ndarray) -> np.ndarray:
+def _refine(space: Space, acq: Acquisition, starts: np.ndarray, box: Box | None) -> np.ndarray:
     """Joint L-BFGS-B over all starts: the sum is separable, so each start climbs on its own."""
     mask = space.continuous_mask()
     if not mask.any():
         return starts
-    columns = _feature_columns(space)[mask]
+    columns = feature_columns(space)[mask]
     scale = max(float(np.max(acq.value(space.features(starts))[0])), 1e-300)
     b, c = len(starts), int(mask.sum())
 
@@ -67,14 +77,28 @@ def _refine(space: Space, acq: Acquisition, starts: np.ndarray) -> np.ndarray:
 
     result = minimize(
         negative, starts[:, mask].ravel(), jac=True, method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * (b * c), options={"maxiter": 100},
+        bounds=_bounds(box, mask, b), options={"maxiter": 100},
     )
     out = starts.copy()
     out[:, mask] = np.clip(result.x.reshape(b, c), 0.0, 1.0)
     return out
 
 
-def _feature_columns(space: Space) -> np.ndarray:
+def feature_columns(space: Space) -> np.ndarray:
     """Feature column of each design coordinate (the first one-hot column for categoricals)."""
     offsets = np.cumsum([0] + [p.width for p in space.parameters[:-1]])
     return np.asarray(offsets, dtype=int)
+
+
+def _into_box(cube: np.ndarray, box: Box, n_global: int) -> np.ndarray:
+    """Global rows are rescaled into the box (stay space-filling there), local ones clipped."""
+    low, high = box
+    scaled = low + (high - low) * cube[:n_global]
+    return np.vstack([scaled, np.clip(cube[n_global:], low, high)])
+
+
+def _bounds(box: Box | None, mask: np.ndarray, starts: int) -> list[tuple[float, float]]:
+    if box is None:
+        return [(0.0, 1.0)] * (starts * int(mask.sum()))
+    pairs = list(zip(box[0][mask], box[1][mask], strict=True))
+    return pairs * starts

@@ -35,6 +35,7 @@ class Settings:
     pending: str = "believer"
     candidates: int = 2000
     max_history: int = 250
+    trust_region: bool = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -89,6 +90,11 @@ def _integer(minimum: int, optional: bool = False):  # type: ignore[no-untyped-d
     return check
 
 
+def _boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(name, f"must be true or false, got {value!r}")
+
+
 def _number(minimum: float):  # type: ignore[no-untyped-def]
     def check(name: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -109,4 +115,5 @@ _RULES = {
     "pending": _choice(PENDING_MODES),
     "candidates": _integer(16),
     "max_history": _integer(20),
+    "trust_region": _boolean,
 }

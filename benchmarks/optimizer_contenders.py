@@ -1,0 +1,139 @@
+"""The contenders of the optimizer benchmark behind one ask/tell interface.
+
+Values are always minimized. celeriac calls `optimizer.suggest` exactly like the
+coordinator; optuna and skopt are imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmarks.optimizer_problems import Problem
+from optimizer import Metric, Observation, Parameter, Settings, Space, suggest
+
+
+class Contender:
+    """ask(n, pending) -> points, tell(point, value); values are always minimized."""
+
+    def __init__(self, problem: Problem, q: int, seed: int, options: dict[str, Any]) -> None:
+        self.problem, self.q, self.seed, self.options = problem, q, seed, options
+        self.space = Space(problem.parameters)
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def tell(self, point: dict[str, Any], value: float) -> None:
+        pass
+
+
+class RandomSearch(Contender):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.rng = np.random.default_rng(self.seed)
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.space.decode(self.rng.random((n, self.space.dimension)))
+
+
+class Celeriac(Contender):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.observations: list[Observation] = []
+        self.settings = Settings.from_dict({"seed": self.seed, **self.options})
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        metrics = [Metric("y", objective="minimize")]
+        props = suggest(self.space, metrics, self.observations, pending, n, self.settings, self.q)
+        return [p.assignments for p in props]
+
+    def tell(self, point: dict[str, Any], value: float) -> None:
+        self.observations.append(Observation(point, {"y": value}))
+
+
+class Optuna(Contender):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True)
+        self.study = optuna.create_study(sampler=sampler, direction="minimize")
+        self.distributions = {p.name: _optuna_distribution(p) for p in self.problem.parameters}
+        self.trials: dict[str, Any] = {}
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        points = []
+        for _ in range(n):
+            trial = self.study.ask(self.distributions)
+            point = self.space.canonical(trial.params)
+            self.trials[self.space.key(point)] = trial
+            points.append(point)
+        return points
+
+    def tell(self, point: dict[str, Any], value: float) -> None:
+        self.study.tell(self.trials.pop(self.space.key(point)), value)
+
+
+def _optuna_distribution(p: Parameter) -> Any:
+    from optuna.distributions import CategoricalDistribution as Cat
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    if p.type == "categorical":
+        return Cat(list(p.categories))
+    if p.type == "int":
+        return IntDistribution(int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
+    return FloatDistribution(float(p.low), float(p.high), log=p.log)  # type: ignore[arg-type]
+
+
+class Skopt(Contender):
+    """Synchronous batches: the driver tells a whole batch before asking again."""
+
+    synchronous = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        from skopt import Optimizer
+        from skopt.space import Categorical, Integer, Real
+
+        dims = []
+        for p in self.problem.parameters:
+            if p.type == "double":
+                dims.append(Real(p.low, p.high, prior="log-uniform" if p.log else "uniform"))
+            elif p.type == "int":
+                dims.append(Integer(int(p.low), int(p.high)))  # type: ignore[arg-type]
+            else:
+                dims.append(Categorical(list(p.categories)))
+        self.opt = Optimizer(
+            dims,
+            base_estimator="GP",
+            acq_func="gp_hedge",
+            n_initial_points=10,
+            random_state=self.seed,
+        )
+        self.names = [p.name for p in self.problem.parameters]
+        self.told: list[tuple[list[Any], float]] = []
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.told:
+            xs, ys = zip(*self.told, strict=True)
+            self.opt.tell(list(xs), list(ys))
+            self.told = []
+        raw = self.opt.ask(n_points=n, strategy="cl_min") if n > 1 else [self.opt.ask()]
+        return [self.space.canonical(dict(zip(self.names, _plain(x), strict=True))) for x in raw]
+
+    def tell(self, point: dict[str, Any], value: float) -> None:
+        self.told.append(([point[n] for n in self.names], value))
+
+
+def _plain(x: list[Any]) -> list[Any]:
+    return [v.item() if hasattr(v, "item") else v for v in x]
+
+
+CONTENDERS: dict[str, type[Contender]] = {
+    "random": RandomSearch,
+    "skopt": Skopt,
+    "optuna": Optuna,
+    "celeriac": Celeriac,
+}

@@ -1,0 +1,42 @@
+"""Trust region: replayed side length, box shape, and searches that stay inside it."""
+
+import numpy as np
+
+from optimizer import Parameter, Space, trust
+from optimizer.acquisition import Acquisition, Objective
+from optimizer.gp import GaussianProcess, Hyper
+from optimizer.search import maximize
+
+
+def test_side_length_halves_after_a_run_of_failures():
+    flat = np.zeros(20)  # one success (the first), then nothing improves
+    assert trust.side_length(flat, dimension=2, bandwidth=1) == trust.BASE / 2**4
+
+
+def test_side_length_doubles_after_successes_and_is_capped():
+    rising = np.arange(1.0, 20.0)
+    assert trust.side_length(rising, dimension=2, bandwidth=1) == trust.LONGEST
+
+
+def test_side_length_restarts_when_it_collapses():
+    flat = np.zeros(1 + 4 * 7)  # the seventh halving passes SHORTEST: start over
+    assert trust.side_length(flat, dimension=4, bandwidth=1) == trust.BASE
+
+
+def test_box_is_longer_along_long_length_scales_and_leaves_categoricals_free():
+    low, high = trust.box(
+        np.array([0.5, 0.5, 0.5]), np.array([1.0, 0.25, 1.0]), 0.4, np.array([True, True, False])
+    )
+    assert high[0] - low[0] > high[1] - low[1]
+    assert (low[2], high[2]) == (0.0, 1.0)
+    assert np.all((0.0 <= low) & (high <= 1.0))
+
+
+def test_maximize_stays_inside_the_box():
+    space = Space([Parameter("x", "double", 0.0, 1.0), Parameter("y", "double", 0.0, 1.0)])
+    x = np.random.default_rng(0).random((10, 2))
+    model = GaussianProcess(Hyper(1.0, np.array([0.3, 0.3]), 1e-6), x, -x[:, 0], np.zeros(10))
+    acq = Acquisition(Objective(model, 0.0), [])
+    box = (np.array([0.4, 0.4]), np.array([0.6, 0.6]))
+    rows = maximize(space, acq, np.random.default_rng(1), x[:2], 64, box)
+    assert np.all((rows >= 0.4 - 1e-12) & (rows <= 0.6 + 1e-12))
