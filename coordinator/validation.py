@@ -77,10 +77,14 @@ def as_number(value: Any, path: str, problems: Problems) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.add(path, f"must be a number, got {describe(value)}")
         return None
-    if not math.isfinite(value):
-        problems.add(path, f"must be a finite number, got {value}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int with hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        problems.add(path, f"must be a finite number, got {describe(value)}")
         return None
-    return float(value)
+    return number
 
 
 def as_int(value: Any, path: str, problems: Problems, *, low: int, high: int) -> int | None:

@@ -87,13 +87,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _int64(text: str) -> int:
+    """SigOpt's integers are 64-bit; bigger ones only make later float conversions overflow."""
+    value = int(text)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{text[:40]}... is too large for a 64-bit integer")
+    return value
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
     """An empty body is `{}`; anything but a JSON object is a 400 that says why."""
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant,
-                          parse_float=_finite_float)
+                          parse_float=_finite_float, parse_int=_int64)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"request body: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(body, dict):
