@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from coordinator.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
+from coordinator.refresher import BacklogRefresher
 from coordinator.service import Experiment, Service
 from coordinator.settings import Timing
 from coordinator.store import Counts
@@ -35,11 +36,28 @@ class TaskSender:
 
 
 class Dispatcher:
+    """Keeps `parallel_bandwidth` suggestions of one experiment in flight.
+
+    Freed slots get ready suggestions from the backlog at once; the backlog is recomputed by
+    a BacklogRefresher thread whenever observations arrive, so the optimizer's time is spent
+    while workers evaluate, not while they wait. Only an empty backlog (the very first batch,
+    or a refresh that has not caught up) makes the loop compute on the spot."""
+
     def __init__(self, service: Service, sender: TaskSender, timing: Timing) -> None:
         self.service = service
         self.sender = sender
         self.timing = timing
-        self._refilled_at: int | None = None
+        self._requested_at: int | None = None
+        self.refresher: BacklogRefresher | None = None
+
+    def start(self, experiment: Experiment) -> None:
+        self.refresher = BacklogRefresher(self.service.suggester, experiment)
+        self.refresher.start()
+
+    def stop(self) -> None:
+        if self.refresher is not None:
+            self.refresher.stop()
+            self.refresher = None
 
     def free_slots(self, experiment: Experiment, counts: Counts) -> int:
         budget = experiment.spec.budget or 0
@@ -47,17 +65,10 @@ class Dispatcher:
                           budget - counts.observations - counts.open))
 
     def fill(self, experiment: Experiment, counts: Counts) -> list[str]:
-        """Sends a suggestion for every free slot straight from the backlog, then refreshes
-        the backlog with what the new observations taught, while the workers are busy.
-
-        The optimizer's time is thus spent while workers evaluate, not while they wait; every
-        backlog entry was computed with all open suggestions as pending points, so handing it
-        out one observation late costs little (measured in benchmarks/RESULTS.md)."""
         slots = self.free_slots(experiment, counts)
         suggester = self.service.suggester
-        if slots and counts.backlog < slots:
-            suggester.refill(experiment.id, experiment.spec, slots)
-            self._refilled_at = counts.observations
+        if slots and counts.backlog == 0 and self._requested_at is None:
+            suggester.refill(experiment.id, experiment.spec, slots)  # the first batch
         sent = []
         for _ in range(slots):
             taken = suggester.take(experiment.id, experiment.spec,
@@ -65,12 +76,17 @@ class Dispatcher:
             assert taken.suggestion_id is not None
             self.sender.send(experiment, taken.suggestion_id)
             sent.append(taken.suggestion_id)
-        self._refresh(experiment, counts.observations, counts.open + len(sent))
+        self._request_refresh(experiment, counts.observations, counts.open + len(sent))
         return sent
 
-    def _refresh(self, experiment: Experiment, observations: int, open_count: int) -> None:
+    def _request_refresh(self, experiment: Experiment, observations: int, open_count: int
+                         ) -> None:
         size = min(experiment.spec.parallel_bandwidth,
                    (experiment.spec.budget or 0) - observations - open_count)
-        if size > 0 and observations != self._refilled_at:
+        if size <= 0 or observations == self._requested_at:
+            return
+        self._requested_at = observations
+        if self.refresher is not None:
+            self.refresher.request(size)
+        else:  # no thread (a caller that did not start one): refresh in line
             self.service.suggester.refill(experiment.id, experiment.spec, size)
-            self._refilled_at = observations

@@ -49,6 +49,14 @@ class Runner:
         patient = PatientSender(self.sender)
         sweeper = Sweeper(self.service, lambda _eid, sid: patient.send(experiment, sid),
                           self.timing)
+        self.dispatcher.start(experiment)
+        try:
+            return self._loop(experiment, sweeper, stop, on_progress)
+        finally:
+            self.dispatcher.stop()
+
+    def _loop(self, experiment: Experiment, sweeper: Sweeper, stop: threading.Event,
+              on_progress: OnProgress | None) -> Status:
         store = self.service.store
         cursor = store.last_event_id(experiment.id)
         last_sweep, last_seen = 0.0, None
