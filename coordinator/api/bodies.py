@@ -134,7 +134,8 @@ def observation_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> Observatio
     metadata = flat_metadata(body["metadata"], "metadata", problems) if "metadata" in body \
         else {}
     raise_problems(problems)
-    return ObservationBody(suggestion, dict(assignments) if assignments else None, values,
+    return ObservationBody(suggestion, dict(assignments) if assignments is not None else None,
+                           values,
                            failed, metadata)
 
 
