@@ -11,6 +11,7 @@ from coordinator.settings import Timing
 from coordinator.store import Counts
 
 HARD_LIMIT_MARGIN = 60.0  # seconds past the soft limit before Celery kills the pool child
+WAIT_SHARE = 0.05  # of a typical evaluation's duration a freed slot may wait for the optimizer
 
 
 class TaskSender:
@@ -38,10 +39,11 @@ class TaskSender:
 class Dispatcher:
     """Keeps `parallel_bandwidth` suggestions of one experiment in flight.
 
-    Freed slots get ready suggestions from the backlog at once; the backlog is recomputed by
-    a BacklogRefresher thread whenever observations arrive, so the optimizer's time is spent
-    while workers evaluate, not while they wait. Only an empty backlog (the very first batch,
-    or a refresh that has not caught up) makes the loop compute on the spot."""
+    Freed slots get suggestions from the backlog, which a BacklogRefresher thread recomputes
+    whenever observations arrive; a freed slot waits for that refresh only up to WAIT_SHARE of
+    a typical evaluation, so the optimizer's time is spent while workers evaluate, not while
+    they wait. Only an empty backlog (the very first batch, or a refresh that has not caught
+    up) makes the loop compute on the spot."""
 
     def __init__(self, service: Service, sender: TaskSender, timing: Timing) -> None:
         self.service = service
@@ -69,6 +71,9 @@ class Dispatcher:
         suggester = self.service.suggester
         if slots and counts.backlog == 0 and self._requested_at is None:
             suggester.refill(experiment.id, experiment.spec, slots)  # the first batch
+        elif slots:
+            self._request_refresh(experiment, counts.observations, counts.open)
+            self._await_fresh(experiment, counts.observations)
         sent = []
         for _ in range(slots):
             taken = suggester.take(experiment.id, experiment.spec,
@@ -76,8 +81,16 @@ class Dispatcher:
             assert taken.suggestion_id is not None
             self.sender.send(experiment, taken.suggestion_id)
             sent.append(taken.suggestion_id)
-        self._request_refresh(experiment, counts.observations, counts.open + len(sent))
         return sent
+
+    def _await_fresh(self, experiment: Experiment, observations: int) -> None:
+        """Waits for a backlog that knows the latest observations, but never longer than a
+        small share of a typical evaluation: long evaluations get fresh suggestions (better
+        regret, see benchmarks/RESULTS.md), short ones never leave a worker idle for long."""
+        if self.refresher is None:
+            return
+        typical = self.service.suggester.observations.typical_duration(experiment.id)
+        self.refresher.wait_for(observations, timeout=WAIT_SHARE * typical)
 
     def _request_refresh(self, experiment: Experiment, observations: int, open_count: int
                          ) -> None:
@@ -87,6 +100,6 @@ class Dispatcher:
             return
         self._requested_at = observations
         if self.refresher is not None:
-            self.refresher.request(size)
+            self.refresher.request(size, observations)
         else:  # no thread (a caller that did not start one): refresh in line
             self.service.suggester.refill(experiment.id, experiment.spec, size)

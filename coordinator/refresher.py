@@ -30,7 +30,10 @@ class BacklogRefresher:
         self.experiment = experiment
         self._wanted = threading.Event()
         self._stop = threading.Event()
+        self._done = threading.Condition()
         self._size = 0
+        self._target: int | None = None
+        self.completed: int | None = None  # observation count the backlog last reflected
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name=f"refresher-{experiment.id}")
         self.refreshes = 0
@@ -43,10 +46,16 @@ class BacklogRefresher:
         self._wanted.set()
         self._thread.join(timeout=30)
 
-    def request(self, size: int) -> None:
-        """Asks for a backlog of `size` computed with everything known now."""
-        self._size = size
+    def request(self, size: int, observations: int) -> None:
+        """Asks for a backlog of `size` computed with the first `observations` known."""
+        self._size, self._target = size, observations
         self._wanted.set()
+
+    def wait_for(self, observations: int, timeout: float) -> bool:
+        """True once a refresh that knew `observations` observations has landed."""
+        with self._done:
+            return self._done.wait_for(lambda: (self.completed or -1) >= observations,
+                                       timeout=timeout)
 
     def _loop(self) -> None:
         while True:
@@ -54,8 +63,12 @@ class BacklogRefresher:
             if self._stop.is_set():
                 return
             self._wanted.clear()
+            target = self._target
             try:
                 self.refresh(self._size)
+                with self._done:
+                    self.completed = target
+                    self._done.notify_all()
             except Exception:  # Redis away or the optimizer failed: the next request retries
                 log.exception("refreshing the backlog of experiment %s failed",
                               self.experiment.id)

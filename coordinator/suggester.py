@@ -9,8 +9,10 @@ per-experiment lock so concurrent callers do not compute the same point.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from coordinator.errors import Conflict, NotFound
@@ -18,6 +20,7 @@ from coordinator.experiment import ExperimentSpec
 from coordinator.store import Store, Taken
 from optimizer import Observation, Proposal, suggest
 
+DURATION_WINDOW = 20  # evaluations whose median duration is "typical"
 LOCK_TTL_MS = 10_000
 LOCK_WAIT_S = 2.0
 
@@ -29,14 +32,23 @@ class ObservationCache:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._seen: dict[str, dict[str, Observation]] = {}
+        self._durations: dict[str, deque[float]] = {}
 
     def get(self, experiment_id: str) -> list[Observation]:
         seen = self._seen.setdefault(experiment_id, {})
+        durations = self._durations.setdefault(experiment_id, deque(maxlen=DURATION_WINDOW))
         ids = self.store.observation_ids(experiment_id)
         new = [i for i in ids if i not in seen]
         for record in self.store.observations_by_id(experiment_id, new):
             seen[record.id] = record.to_optimizer()
+            if record.duration:
+                durations.append(record.duration)
         return [seen[i] for i in sorted(ids, key=int) if i in seen]
+
+    def typical_duration(self, experiment_id: str) -> float:
+        """Median seconds of the latest evaluations seen, 0 before any."""
+        durations = self._durations.get(experiment_id)
+        return float(statistics.median(durations)) if durations else 0.0
 
 
 class Suggester:

@@ -31,7 +31,7 @@ def test_the_refresher_thread_answers_requests_and_stops(service, spec):
     experiment = service.create_experiment(spec)
     refresher = BacklogRefresher(service.suggester, experiment)
     refresher.start()
-    refresher.request(2)
+    refresher.request(2, 0)
     deadline = time.monotonic() + 10
     while refresher.refreshes == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
