@@ -80,9 +80,12 @@ def tls_capable_redis_server(directory: Path) -> str | None:
         link = directory / "redis-server"
         link.unlink(missing_ok=True)
         link.symlink_to(candidate)
-        probe = subprocess.run([str(link), "--port", "0", "--tls-port", "0", "--test-memory",
-                                "0"], capture_output=True, text=True, timeout=10)
-        if "tls-port" not in (probe.stdout + probe.stderr).lower().split("bad directive")[-1]:
+        # A build without TLS stops at "Bad directive"; one with TLS gets past the directive
+        # and fails on the missing certificate instead.
+        probe = subprocess.run([str(link), "--port", "0", "--tls-port", "0", "--tls-cert-file",
+                                str(directory / "missing.pem")], capture_output=True, text=True,
+                               timeout=10)
+        if "bad directive" not in (probe.stdout + probe.stderr).lower():
             return str(link)
     return None
 
