@@ -61,7 +61,7 @@ class RevokedToken(Forbidden):
     """SigOpt marks this 403 with `token_status: "revoked"` so a client can tell it apart."""
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None,
+def error_response(status: int, message: str, *, headers: Mapping[str, str] | None = None,
                    **extra: Any) -> Response:
     return json_response({"message": message, "status": status, **extra}, status, headers)
 
@@ -198,7 +198,8 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
                     token_text=token_text, headers=request.headers, specs=state.specs)
         result = handler(call)
     except CeleriacError as exc:
-        extra = {"token_status": "revoked"} if isinstance(exc, RevokedToken) else {}
+        extra: dict[str, Any] = {"token_status": "revoked"} \
+            if isinstance(exc, RevokedToken) else {}
         return error_response(exc.status, exc.message, **extra)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return error_response(503, f"Redis is unavailable: {exc}; retry shortly")
