@@ -45,6 +45,7 @@ class Problem:
     failed_features: np.ndarray  # failed points, imputed at the worst value in the objective
     pending: np.ndarray  # features of pending points
     trust_length: float = trust.BASE  # side of the trust region, replayed from history
+    started: int = 0  # observations plus pending points: numbers the proposals
 
 
 def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwidth: int,  # type: ignore[no-untyped-def]
@@ -61,17 +62,18 @@ def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwi
     # which on a loaded 2-core machine made one batch 3-4x slower.
     with threadpool_limits(1, user_api="blas"):
         problem = _build_problem(history, metrics, settings, rng)
-        problem.trust_length = _trust_length(history, metrics, bandwidth)
+        problem.trust_length = _trust_length(history, metrics, bandwidth, settings.trust_patience)
+        problem.started = started
         _batch_loop(problem, metrics, settings, rng, batch)
 
 
-def _trust_length(history, metrics: Sequence[Metric], bandwidth: int) -> float:  # type: ignore[no-untyped-def]
+def _trust_length(history, metrics: Sequence[Metric], bandwidth: int, patience: int) -> float:  # type: ignore[no-untyped-def]
     """Replayed over every valued observation in report order (before any subsampling)."""
     goals = optimized(metrics)
     valued = [o for o in history.observations if has_values(metrics, o)]
     raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
     scores = scalarize(raw, np.ones(len(goals)) / len(goals))
-    return trust.side_length(scores, history.space.dimension, bandwidth)
+    return trust.side_length(scores, history.space.dimension, bandwidth, patience)
 
 
 def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]
@@ -119,12 +121,22 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
         acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
         centres = _centres(problem, objective[1])  # type: ignore[index]
-        box = _trust_box(problem, objective[0], centres[0]) if settings.trust_region else None  # type: ignore[index]
+        box = None
+        if _in_trust_region(settings, problem.started + len(chosen)):
+            box = _trust_box(problem, objective[0], centres[0])  # type: ignore[index]
         rows = search.maximize(problem.space, acq, rng, centres, settings.candidates, box)
         accepted = batch.offer(rows, "bayes", limit=1)
         if not accepted:
             return
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
+
+
+def _in_trust_region(settings: Settings, number: int) -> bool:
+    """Every `global_every`-th proposal searches the whole space, so a trust region stuck
+    in a local optimum (Hartmann6 has one at regret 0.12) can still be left."""
+    if not settings.trust_region:
+        return False
+    return settings.global_every == 0 or number % settings.global_every != 0
 
 
 def _trust_box(problem: Problem, model: GaussianProcess, centre: np.ndarray) -> search.Box:

@@ -36,6 +36,8 @@ class Settings:
     candidates: int = 2000
     max_history: int = 250
     trust_region: bool = False
+    global_every: int = 0
+    trust_patience: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -116,4 +118,6 @@ _RULES = {
     "candidates": _integer(16),
     "max_history": _integer(20),
     "trust_region": _boolean,
+    "global_every": _integer(0),
+    "trust_patience": _integer(0),
 }

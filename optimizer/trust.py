@@ -20,9 +20,13 @@ LONGEST = 1.6
 SUCCESSES = 3
 
 
-def side_length(values: np.ndarray, dimension: int, bandwidth: int) -> float:
-    """Replay TuRBO's success/failure counters over values (larger is better) in order."""
-    patience = math.ceil(max(4.0 / bandwidth, dimension / bandwidth))
+def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> float:
+    """Replay TuRBO's success/failure counters over values (larger is better) in order.
+
+    `patience` is the run of non-improving observations that halves the box; 0 means
+    TuRBO's ceil(max(4, dimension) / bandwidth).
+    """
+    patience = patience or math.ceil(max(4.0 / bandwidth, dimension / bandwidth))
     length, best = BASE, -math.inf
     wins = losses = 0
     for value in values:

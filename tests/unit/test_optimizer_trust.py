@@ -40,3 +40,12 @@ def test_maximize_stays_inside_the_box():
     box = (np.array([0.4, 0.4]), np.array([0.6, 0.6]))
     rows = maximize(space, acq, np.random.default_rng(1), x[:2], 64, box)
     assert np.all((rows >= 0.4 - 1e-12) & (rows <= 0.6 + 1e-12))
+
+
+def test_every_global_every_th_proposal_searches_the_whole_space():
+    from optimizer import Settings
+    from optimizer.bayes import _in_trust_region
+
+    settings = Settings(trust_region=True, global_every=3)
+    assert [_in_trust_region(settings, n) for n in range(6)] == [False, True, True] * 2
+    assert not _in_trust_region(Settings(trust_region=False), 1)
