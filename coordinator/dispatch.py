@@ -11,6 +11,7 @@ from coordinator.settings import Timing
 from coordinator.store import Counts
 
 HARD_LIMIT_MARGIN = 60.0  # seconds past the soft limit before Celery kills the pool child
+MODEL_FREE = ("random", "sobol", "grid")  # instant strategies: no background refresh needed
 WAIT_SHARE = 0.05  # of a typical evaluation's duration a freed slot may wait for the optimizer
 
 
@@ -53,8 +54,9 @@ class Dispatcher:
         self.refresher: BacklogRefresher | None = None
 
     def start(self, experiment: Experiment) -> None:
-        self.refresher = BacklogRefresher(self.service.suggester, experiment)
-        self.refresher.start()
+        if experiment.spec.optimizer.type not in MODEL_FREE:
+            self.refresher = BacklogRefresher(self.service.suggester, experiment)
+            self.refresher.start()
 
     def stop(self) -> None:
         if self.refresher is not None:
@@ -69,8 +71,9 @@ class Dispatcher:
     def fill(self, experiment: Experiment, counts: Counts) -> list[str]:
         slots = self.free_slots(experiment, counts)
         suggester = self.service.suggester
-        if slots and counts.backlog == 0 and self._requested_at is None:
-            suggester.refill(experiment.id, experiment.spec, slots)  # the first batch
+        if slots and counts.backlog < slots and (self.refresher is None or
+                                                   self._requested_at is None):
+            suggester.refill(experiment.id, experiment.spec, self._batch(experiment, counts))
         elif slots:
             self._request_refresh(experiment, counts.observations, counts.open)
             self._await_fresh(experiment, counts.observations)
@@ -82,6 +85,16 @@ class Dispatcher:
             self.sender.send(experiment, taken.suggestion_id)
             sent.append(taken.suggestion_id)
         return sent
+
+    def _batch(self, experiment: Experiment, counts: Counts) -> int:
+        """How many to compute when the backlog runs short: the free slots for a model (its
+        suggestions go stale as observations arrive), a few rounds' worth for model-free
+        strategies, whose suggestions never do (fewer refills per observation)."""
+        slots = self.free_slots(experiment, counts)
+        if self.refresher is not None:
+            return slots
+        remaining = (experiment.spec.budget or 0) - counts.observations - counts.open
+        return max(slots, min(remaining, 4 * experiment.spec.parallel_bandwidth, 64))
 
     def _await_fresh(self, experiment: Experiment, observations: int) -> None:
         """Waits for a backlog that knows the latest observations, but never longer than a
@@ -96,10 +109,7 @@ class Dispatcher:
                          ) -> None:
         size = min(experiment.spec.parallel_bandwidth,
                    (experiment.spec.budget or 0) - observations - open_count)
-        if size <= 0 or observations == self._requested_at:
+        if size <= 0 or observations == self._requested_at or self.refresher is None:
             return
         self._requested_at = observations
-        if self.refresher is not None:
-            self.refresher.request(size, observations)
-        else:  # no thread (a caller that did not start one): refresh in line
-            self.service.suggester.refill(experiment.id, experiment.spec, size)
+        self.refresher.request(size, observations)
