@@ -52,7 +52,8 @@ class BasicAuth:
             return
         header = Request(scope).headers.get("authorization")
         try:
-            await run_in_threadpool(authenticate, self.tokens, header, self.static)
+            _token, record = await run_in_threadpool(authenticate, self.tokens, header,
+                                                     self.static)
         except CeleriacError as exc:
             status = 403 if exc.status == 403 else 401
             extra = {"WWW-Authenticate": REALM} if status == 401 else {}
@@ -60,6 +61,7 @@ class BasicAuth:
                                 headers={**HEADERS, **extra})
             await response(scope, receive, send)
             return
+        scope.setdefault("state", {})["client"] = record.client  # what this token may see
         await self.app(scope, receive, send)
 
 
@@ -111,10 +113,12 @@ def dashboard_app(service: Service,
     def read(request: Request) -> Response:
         """Runs in the thread pool: every Redis read blocks."""
         path = request.url.path.rstrip("/")
+        client = request.state.client
         try:
             if path.endswith("/api/experiments"):
-                return json_reply({"experiments": data.experiment_list(service)})
+                return json_reply({"experiments": data.experiment_list(service, client)})
             eid = request.path_params["experiment_id"]
+            _check_visible(service, eid, client)
             if "name" in request.path_params:
                 return _figure(service, cache, eid, request.path_params["name"])
             since = request.query_params.get("since")
@@ -138,6 +142,18 @@ def dashboard_app(service: Service,
     app = Starlette(routes=routes)
     return BasicAuth(app, Tokens(service.store.redis), static_tokens
                      if isinstance(static_tokens, StaticTokens) else StaticTokens(static_tokens))
+
+
+def _check_visible(service: Service, experiment_id: str, client: str) -> None:
+    """Another client's experiment looks exactly like a missing one, as in the API."""
+    from coordinator.api.core import not_found, visible
+
+    try:
+        experiment = service.experiment(experiment_id)
+    except CeleriacError:
+        raise not_found(experiment_id) from None
+    if not visible(experiment, client):
+        raise not_found(experiment_id)
 
 
 def _figure(service: Service, cache: FigureCache, experiment_id: str, name: str) -> Response:

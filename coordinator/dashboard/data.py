@@ -48,10 +48,14 @@ def snapshot(service: Service, experiment_id: str) -> Snapshot:
                     version=version(service, experiment))
 
 
-def experiment_list(service: Service) -> list[dict[str, Any]]:
-    """The experiments with their progress, newest first."""
+def experiment_list(service: Service, client: str | None = None) -> list[dict[str, Any]]:
+    """The experiments (of `client` only, when given) with their progress, newest first."""
+    from coordinator.api.core import visible
+
     rows = []
     for experiment in reversed(service.experiments()):
+        if client is not None and not visible(experiment, client):
+            continue
         counts = service.store.counts(experiment.id)
         budget = experiment.spec.budget
         rows.append({
