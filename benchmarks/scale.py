@@ -113,7 +113,7 @@ def dashboard_timing(url: str, experiment_id: str) -> list[str]:
     from coordinator.tokens import Tokens
 
     service = Service(Store(connect(url)))
-    token, _ = Tokens(service.store.redis).create("bench")
+    token, _ = Tokens(service.store.redis).create("default")  # owns CLI-made experiments
     with TestClient(dashboard_app(service)) as client:
         began = time.perf_counter()
         response = client.get(f"/api/experiments/{experiment_id}", auth=(token, ""))

@@ -163,7 +163,7 @@ def experiment_info(experiment: Experiment) -> dict[str, Any]:
 
 def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
     """The whole page's data in one JSON document (one poll, one consistent picture)."""
-    from coordinator.dashboard.figures import figures
+    from coordinator.dashboard.figures import catalogue
 
     best = reporting.best(service, snap.experiment, snap.observations)
     best_ids = {o.id for o in best}
@@ -176,6 +176,6 @@ def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
         "failed": [r for r in rows if r["failed"]],
         "open_suggestions": open_rows(snap),
         "constraints": constraint_rows(snap),
-        "figures": [{"name": f.name, "title": f.title} for f in figures(snap, best)],
+        "figures": [{"name": name, "title": title} for name, title in catalogue(snap)],
         "version": snap.version, "generated": round(time.time(), 3),
     }

@@ -8,7 +8,7 @@ coordinates, the Pareto front of two optimized metrics and one chart per constra
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from coordinator.records import ObservationRecord
@@ -60,6 +60,13 @@ class Figure:
     @property
     def empty(self) -> bool:
         return not (any(s.points for s in self.series) or self.rows)
+
+
+def catalogue(snap: Snapshot) -> list[tuple[str, str]]:
+    """(name, title) of every figure. Both depend on the experiment's spec only, so drawing
+    the figures over no observations lists them without the cost of drawing 10,000 points
+    (the browser then asks for each figure, computed once per version by FigureCache)."""
+    return [(f.name, f.title) for f in figures(replace(snap, observations=[]), [])]
 
 
 def figures(snap: Snapshot, best: list[ObservationRecord]) -> list[Figure]:
