@@ -62,18 +62,25 @@ def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwi
     # which on a loaded 2-core machine made one batch 3-4x slower.
     with threadpool_limits(1, user_api="blas"):
         problem = _build_problem(history, metrics, settings, rng)
-        problem.trust_length = _trust_length(history, metrics, bandwidth, settings.trust_patience)
+        problem.trust_length = _trust_length(history, metrics, bandwidth, settings, n_init)
         problem.started = started
         _batch_loop(problem, metrics, settings, rng, batch)
 
 
-def _trust_length(history, metrics: Sequence[Metric], bandwidth: int, patience: int) -> float:  # type: ignore[no-untyped-def]
-    """Replayed over every valued observation in report order (before any subsampling)."""
+def _trust_length(history, metrics, bandwidth: int, settings: Settings, skip: int) -> float:  # type: ignore[no-untyped-def]
+    """Replayed over valued observations in report order (before any subsampling).
+
+    The initial design only sets the incumbent: as in TuRBO, failures count from the first
+    model-based point, or a long random history would start with a collapsed region.
+    """
     goals = optimized(metrics)
     valued = [o for o in history.observations if has_values(metrics, o)]
     raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
     scores = scalarize(raw, np.ones(len(goals)) / len(goals))
-    return trust.side_length(scores, history.space.dimension, bandwidth, patience)
+    best = np.max(scores[:skip], initial=-np.inf)
+    later = np.concatenate([[best], scores[skip:]]) if skip < len(scores) else [best]
+    return trust.side_length(np.asarray(later), history.space.dimension, bandwidth,
+                             settings.trust_patience)
 
 
 def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]

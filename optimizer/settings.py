@@ -35,8 +35,8 @@ class Settings:
     pending: str = "believer"
     candidates: int = 2000
     max_history: int = 250
-    trust_region: bool = False
-    global_every: int = 0
+    trust_region: bool = True
+    global_every: int = 3
     trust_patience: int = 0
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from optimizer.settings import Settings
 from optimizer.space import Space, canonical_key
 
 ENUMERATE_LIMIT = 100_000
+CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,15 @@ class Batch:
     def offer(self, cube: np.ndarray, strategy: str, limit: int | None = None) -> list[int]:
         """Accept rows in order until full (or `limit` taken); returns the indices accepted."""
         accepted: list[int] = []
-        if len(cube) == 0:
-            return accepted
-        for i, point in enumerate(self.space.decode(cube)):
-            if self.full or (limit is not None and len(accepted) >= limit):
-                break
-            key = self.space.key(point)
-            if key not in self.taken:
-                self.taken.add(key)
-                self.proposals.append(Proposal(point, strategy))
-                accepted.append(i)
+        for start in range(0, len(cube), CHUNK):  # usually the first row wins: decode lazily
+            for i, point in enumerate(self.space.decode(cube[start : start + CHUNK]), start):
+                if self.full or (limit is not None and len(accepted) >= limit):
+                    return accepted
+                key = canonical_key(point)
+                if key not in self.taken:
+                    self.taken.add(key)
+                    self.proposals.append(Proposal(point, strategy))
+                    accepted.append(i)
         return accepted
 
     def cube(self) -> np.ndarray:
