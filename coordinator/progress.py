@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -31,7 +32,7 @@ class ProgressView:
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty() if live is None else live
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._started = time.monotonic()
         self._last_line = ""
 
@@ -52,6 +53,7 @@ class ProgressView:
                                                  detail="")
             self._progress.start()
         best = "-" if status.best_value is None else f"{status.best_value:.4g}"
+        assert self._task is not None
         self._progress.update(self._task, completed=status.observations,
                               detail=f"best {best} | open {status.open} | failed "
                                      f"{status.failed} | workers {len(status.workers)}")

@@ -47,7 +47,9 @@ class Counts:
 
 class Store:
     def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
+        # Clients are made with decode_responses=True, so replies are str; redis-py's type hints
+        # cannot express that (every reply is `bytes | str`), hence Any here.
+        self.redis: Any = client
         self._scripts = {name: client.register_script(scripts.source(name))
                          for name in scripts.TRANSITIONS}
 
