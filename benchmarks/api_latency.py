@@ -2,6 +2,8 @@
 observations, and observations per second through the official client with 8 threads.
 
     python -m benchmarks.api_latency [--clients 8] [--requests 200] [--seed-observations 200]
+        [--metric-seconds 0.5 --no-throughput]   # clients that evaluate: how many suggestions
+                                                 # the model made rather than the fallback
 
 Starts its own redis-server and `coordinator serve` (ended on exit). Latency clients are
 separate processes, so client-side Python does not distort the server's figures.
@@ -68,7 +70,8 @@ def seed(http: httpx.Client, observations: int) -> str:
     return eid
 
 
-def latency_client(url: str, token: str, eid: str, count: int, out: Any) -> None:
+def latency_client(url: str, token: str, eid: str, count: int, out: Any,
+                   metric_seconds: float = 0.0) -> None:
     timings, ids = [], []
     with httpx.Client(base_url=url, auth=(token, ""), timeout=60) as http:
         for _ in range(count):
@@ -77,16 +80,18 @@ def latency_client(url: str, token: str, eid: str, count: int, out: Any) -> None
             timings.append(time.perf_counter() - start)
             suggestion = answer.json()
             ids.append(suggestion["id"])
+            time.sleep(metric_seconds)  # the evaluation
             http.post(f"/v1/experiments/{eid}/observations",
                       json={"suggestion": suggestion["id"], "value": 0.0})
     out.put((timings, ids))
 
 
-def measure_latency(url: str, token: str, eid: str, clients: int, count: int
-                    ) -> tuple[list[float], list[str]]:
+def measure_latency(url: str, token: str, eid: str, clients: int, count: int,
+                    metric_seconds: float = 0.0) -> tuple[list[float], list[str]]:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    processes = [context.Process(target=latency_client, args=(url, token, eid, count, out))
+    processes = [context.Process(target=latency_client,
+                                 args=(url, token, eid, count, out, metric_seconds))
                  for _ in range(clients)]
     for p in processes:
         p.start()
@@ -136,6 +141,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per client")
     parser.add_argument("--seed-observations", type=int, default=200)
     parser.add_argument("--throughput-seconds", type=float, default=15.0)
+    parser.add_argument("--metric-seconds", type=float, default=0.0,
+                        help="time each client 'evaluates' between suggestion and observation")
+    parser.add_argument("--throughput", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--no-refill", action="store_true",
                         help="serve without the refiller (every suggestion is a fallback)")
     args = parser.parse_args()
@@ -152,15 +160,17 @@ def main() -> None:
             while not args.no_refill and store.counts(eid).backlog == 0 and \
                     time.monotonic() < deadline:
                 time.sleep(0.2)
-            timings, ids = measure_latency(url, token, eid, args.clients, args.requests)
+            timings, ids = measure_latency(url, token, eid, args.clients, args.requests,
+                                           args.metric_seconds)
             strategies = Counter(s.strategy for s in store.suggestions(eid, ids))
-            throughput = measure_throughput(url, token, args.clients, args.throughput_seconds)
+            throughput = measure_throughput(url, token, args.clients, args.throughput_seconds) \
+                if args.throughput else 0.0
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
     ms = [t * 1000 for t in timings]
     print(json.dumps({
-        "clients": args.clients, "suggestions": len(ms),
+        "clients": args.clients, "suggestions": len(ms), "metric_seconds": args.metric_seconds,
         "seed_observations": args.seed_observations,
         "p50_ms": round(statistics.median(ms), 2), "p90_ms": round(percentile(ms, 0.9), 2),
         "p99_ms": round(percentile(ms, 0.99), 2), "max_ms": round(max(ms), 2),
