@@ -6,6 +6,7 @@ all have run), then a Celeriac experiment with a no-op metric and random search.
 the coordinator's own time per observation, excluding the optimizer.
 
     python benchmarks/throughput.py [--workers 2] [--tasks 2000] [--budget 1000] [--rounds 3]
+        [--latency-ms 2]    # workers reach Redis through a proxy adding 2 ms per round trip
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import ROOT, local_workers, private_redis, wait_for_workers  # noqa: E402
+from benchmarks.latency_proxy import delayed  # noqa: E402
 from coordinator.config import validate_experiment  # noqa: E402
 from coordinator.connection import ENV_URL, connect  # noqa: E402
 from coordinator.dispatch import TaskSender  # noqa: E402
@@ -32,8 +36,8 @@ from coordinator.store import Store  # noqa: E402
 from coordinator.suggester import Suggester  # noqa: E402
 
 
-def raw_celery(url: str, workers: int, tasks: int) -> float:
-    env = {**os.environ, ENV_URL: url, "PYTHONPATH": str(ROOT)}
+def raw_celery(url: str, workers: int, tasks: int, worker_url: str) -> float:
+    env = {**os.environ, ENV_URL: worker_url, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "benchmarks.raw_celery",
                                "worker", "-c", "1", "-n", f"raw{i}@%h", "-Q", "raw-bench",
                                "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
@@ -127,6 +131,16 @@ def dispatch_cost(url: str, count: int = 500) -> float:
     return statistics.median(costs) * 1000
 
 
+@contextmanager
+def worker_route(url: str, latency_ms: float) -> Iterator[str]:
+    """The URL workers use: Redis itself, or a proxy adding latency (no netem needed)."""
+    if not latency_ms:
+        yield url
+        return
+    with delayed(url.removeprefix("unix://"), latency_ms) as port:
+        yield f"redis://127.0.0.1:{port}/0"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -134,12 +148,14 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--bandwidth", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="workers reach Redis through a proxy adding this per round trip")
     args = parser.parse_args()
     raws, rates, overheads = [], [], []
-    with private_redis() as url:
+    with private_redis() as url, worker_route(url, args.latency_ms) as worker_url:
         for _ in range(args.rounds):  # alternate, so load from elsewhere hits both alike
-            raws.append(raw_celery(url, args.workers, args.tasks))
-            with local_workers(args.workers, url):
+            raws.append(raw_celery(url, args.workers, args.tasks, worker_url))
+            with local_workers(args.workers, worker_url):
                 rate, overhead_ms = celeriac(url, args.workers, args.budget, args.bandwidth)
             rates.append(rate)
             overheads.append(overhead_ms)
@@ -148,6 +164,8 @@ def main() -> None:
     overhead_ms = statistics.median(overheads)
     print(f"rounds: raw {[round(r) for r in raws]}, celeriac {[round(r) for r in rates]}")
     print("| measure | value |\n|---|---|")
+    if args.latency_ms:
+        print(f"| added latency between workers and Redis | {args.latency_ms:g} ms |")
     print(f"| raw Celery no-op tasks/s ({args.workers} workers) | {raw:.0f} |")
     print(f"| Celeriac observations/s ({args.workers} workers, random, bandwidth "
           f"{args.bandwidth}) | {rate:.0f} |")
