@@ -3,6 +3,8 @@
 Pending points (open suggestions) and points already chosen in this batch are added to
 every model at their predicted mean (kriging believer) or at the worst observed value
 (constant liar), so that the batch spreads out instead of piling onto one optimum.
+Two proposals in three are searched inside a trust region around the incumbent (see
+`optimizer.trust`); the third searches the whole space.
 """
 
 from __future__ import annotations
