@@ -53,3 +53,13 @@ def test_out_of_range_values_name_their_field(raw, field):
 
 def test_settings_error_is_a_value_error():
     assert issubclass(SettingsError, ValueError)
+
+
+def test_trust_region_settings_are_validated():
+    assert Settings.from_dict({"trust_region": False, "global_every": 0}).trust_region is False
+    with pytest.raises(SettingsError) as err:
+        Settings.from_dict({"trust_region": "yes"})
+    assert err.value.field == "trust_region"
+    with pytest.raises(SettingsError) as err:
+        Settings.from_dict({"global_every": -1})
+    assert err.value.field == "global_every"
