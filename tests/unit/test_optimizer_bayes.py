@@ -120,3 +120,31 @@ def test_no_feasible_observation_yet_still_suggests():
     metrics = [Metric("f", threshold=5.0)]
     props = suggest(SPACE, metrics, history, [], 2, Settings(seed=10), 2)
     assert len(props) == 2
+
+
+def test_local_penalization_batch_is_distinct_and_reproducible():
+    history = grid_history()
+    pending = [{"x": 0.3, "y": 0.6}, {"x": 0.9, "y": 0.1}]
+    settings = Settings(seed=3, pending="penalize")
+    runs = [suggest(SPACE, [Metric("f")], history, pending, 4, settings, 6) for _ in range(2)]
+    assert runs[0] == runs[1] and {p.strategy for p in runs[0]} == {"bayes"}
+    points = [p.assignments for p in runs[0]] + pending
+    assert len({(p["x"], p["y"]) for p in points}) == 6
+    # the poor pending point far from the optimum excludes its neighbourhood
+    assert min(distance(p.assignments, pending[1]) for p in runs[0]) > 0.05
+
+
+def test_penalty_gradient_matches_finite_differences():
+    from optimizer.acquisition import Penalty
+
+    rng = np.random.default_rng(0)
+    penalty = Penalty(rng.random((3, 2)), np.array([-1.0, 0.2, -0.5]), np.array([0.3, 0.1, 0.2]),
+                      0.5, 4.0, np.array([0.3, 0.7]))
+    x = rng.random((5, 2))
+    value, grad = penalty.value(x, True)
+    step = 1e-6
+    for d in range(2):
+        shifted = x.copy()
+        shifted[:, d] += step
+        numeric = (penalty.value(shifted, False)[0] - value) / step
+        assert np.allclose(grad[:, d], numeric, rtol=1e-3, atol=1e-6)
