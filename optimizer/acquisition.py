@@ -101,7 +101,7 @@ class Acquisition:
     """Objective (or nothing, when no point is feasible yet) times every feasibility factor."""
 
     objective: Objective | None
-    feasibility: Sequence[Feasibility]
+    feasibility: Sequence[Feasibility | Penalty]  # factors multiplying the objective
 
     def value(self, x: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         factors = ([self.objective] if self.objective else []) + list(self.feasibility)

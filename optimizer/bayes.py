@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -23,6 +24,7 @@ from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
 from optimizer.models import Target, compress_tail, fit_model, scalarize, subsample
 from optimizer.settings import Settings
+from optimizer.space import Space
 
 CENTRES = 5
 
@@ -37,7 +39,7 @@ def initial_points(dimension: int, bandwidth: int) -> int:
 class Problem:
     """The modelled slice of history, in feature space."""
 
-    space: object
+    space: Space
     cube: np.ndarray  # valued observations, design cube
     features: np.ndarray  # the same, in feature space
     goals: np.ndarray  # (n, goals) larger is better
@@ -97,7 +99,8 @@ def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[
     raw = raw[keep]
     sds = np.array([float(o.stddevs.get(goals[0].name, np.nan)) for o in valued])
     cons = [
-        (np.array([m.sign * float(o.values[m.name]) for o in valued]), m.sign * float(m.threshold))
+        (np.array([m.sign * float(o.values[m.name]) for o in valued]),
+         m.sign * float(cast(float, m.threshold)))
         for m in constraints(metrics)
     ]
     failed_keep = subsample(np.zeros(len(usable)), settings.max_history, rng)

@@ -117,7 +117,7 @@ class Space:
         for p in self.parameters:
             if p.type == "double":
                 return math.inf
-            total *= len(p.categories) if p.type == "categorical" else int(p.high) - int(p.low) + 1
+            total *= _cells(p)
         return total
 
     def decode(self, cube: np.ndarray) -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ class Space:
             if p.type == "double":
                 blocks.append(u[:, None])
             elif p.type == "int":
-                cells = int(p.high) - int(p.low) + 1
+                cells = _cells(p)
                 blocks.append(((np.minimum(np.floor(u * cells), cells - 1) + 0.5) / cells)[:, None])
             else:
                 count = len(p.categories)
