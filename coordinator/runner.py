@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 OnProgress = Callable[[Status], None]
 
 OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError)
+PROGRESS_INTERVAL = 0.25  # seconds between progress updates
 IDLE_EVENTS = frozenset({"created", "claimed"})
 SEND_PATIENCE = 120.0  # seconds a publish keeps retrying before the loop gives up on Redis
 
@@ -59,7 +60,7 @@ class Runner:
               on_progress: OnProgress | None) -> Status:
         store = self.service.store
         cursor = store.last_event_id(experiment.id)
-        last_sweep, last_seen = 0.0, None
+        last_sweep, last_seen, last_shown = 0.0, None, 0.0
         while not stop.is_set():
             if time.monotonic() - last_sweep >= self.timing.sweep_interval:
                 sweeper.sweep(experiment)
@@ -68,8 +69,11 @@ class Runner:
             if counts.observations >= (experiment.spec.budget or 0):
                 break
             self.dispatcher.fill(experiment, counts)
-            if on_progress and (counts.observations, counts.open) != last_seen:
-                last_seen = (counts.observations, counts.open)
+            # A status reads every observation (for the best so far): at most a few a second,
+            # so a long, fast experiment's loop is not slowed by its own progress display.
+            if on_progress and (counts.observations, counts.open) != last_seen and \
+                    time.monotonic() - last_shown >= PROGRESS_INTERVAL:
+                last_seen, last_shown = (counts.observations, counts.open), time.monotonic()
                 on_progress(reporting.status(self.service, experiment.id))
             cursor, events = self._wait(experiment.id, cursor, quiet=on_progress is None)
             if any(fields.get("type") == "released" for _, fields in events):
