@@ -14,7 +14,7 @@ from typing import Any
 from coordinator.api import runs, serialize
 from coordinator.api.bodies import present, raise_problems
 from coordinator.api.core import best_records, create_experiment, experiment_of, visible
-from coordinator.api.http import Call, Reply
+from coordinator.api.http import Call
 from coordinator.api.paging import pagination, whole
 from coordinator.errors import Conflict, InvalidInput, NotFound
 from coordinator.service import Experiment, Service
@@ -104,11 +104,6 @@ def post_aiexperiment(call: Call) -> dict[str, Any]:
 
 def get_aiexperiment(call: Call) -> dict[str, Any]:
     return render_aiexperiment(call.service, experiment_of(call))
-
-
-def delete_aiexperiment(call: Call) -> Reply:
-    call.service.delete_experiment(experiment_of(call).id)
-    return Reply(status=204)
 
 
 def post_run(call: Call) -> dict[str, Any]:

@@ -58,7 +58,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Create an AI experiment", "AIExperimentCreate", "AIExperiment"),
     Endpoint("GET", AIEXP, ai.get_aiexperiment, "Fetch an AI experiment", None,
              "AIExperiment"),
-    Endpoint("DELETE", AIEXP, ai.delete_aiexperiment, "Delete an AI experiment", None, "none"),
+    Endpoint("DELETE", AIEXP, core.delete_experiment, "Delete an AI experiment", None, "none"),
     Endpoint("POST", AIEXP + "/training_runs", ai.post_run, "Create a training run",
              "RunCreate", "TrainingRun"),
     Endpoint("GET", AIEXP + "/best_training_runs", ai.best_runs, "Runs of the best observations",
