@@ -235,8 +235,7 @@ class Store:
 
     def release_refill_lock(self, experiment_id: str, token: str) -> None:
         k = keys.ExperimentKeys(experiment_id)
-        if self.redis.get(k.refill_lock) == token:
-            self.redis.delete(k.refill_lock)
+        self._run_extra("release_lock", [k.refill_lock], [token])
 
     # events --------------------------------------------------------------------------------
 

@@ -102,3 +102,11 @@ def test_deleting_open_suggestions_leaves_observed_ones(service, spec):
 def test_ids_are_unique_digit_strings(store):
     ids = store.allocate_ids(5) + store.allocate_ids(3)
     assert len(set(ids)) == 8 and all(i.isdigit() for i in ids)
+
+
+def test_releasing_the_refill_lock_never_drops_another_holders_lock(store):
+    assert store.acquire_refill_lock("7", "mine", 10_000)
+    store.release_refill_lock("7", "someone-else")
+    assert not store.acquire_refill_lock("7", "theirs", 10_000)  # still held
+    store.release_refill_lock("7", "mine")
+    assert store.acquire_refill_lock("7", "theirs", 10_000)
