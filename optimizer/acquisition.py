@@ -16,6 +16,7 @@ from scipy.special import ndtr
 from optimizer.gp import GaussianProcess
 
 INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+LCB_SHIFT = 10.0
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:
@@ -30,6 +31,7 @@ class Objective:
     best: float
     kind: str = "ei"
     xi: float = 0.0
+    kappa: float = 1.96
 
     def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if grad:
@@ -41,10 +43,42 @@ class Objective:
         if self.kind == "pi":
             value = cdf
             gradient = None if not grad else (pdf / std)[:, None] * (dmean - z[:, None] * dstd)
+        elif self.kind == "lcb":
+            # The upper confidence bound, shifted to stay positive (the acquisition is a
+            # product with feasibility probabilities); targets are standardized.
+            value = np.maximum(mean + self.kappa * std - self.best + LCB_SHIFT, 1e-12)
+            gradient = None if not grad else dmean + self.kappa * dstd
         else:
             value = (mean - self.best - self.xi) * cdf + std * pdf
             gradient = None if not grad else cdf[:, None] * dmean + pdf[:, None] * dstd
         return value, gradient
+
+
+@dataclass
+class IntegratedObjective:
+    """Expected improvement averaged over joint posterior samples of the pending outcomes.
+
+    Each sample s fixes the pending points' values y_s; the model conditioned on them has
+    mean m_s(x) and (shared) std s(x), and the incumbent becomes max(best, max y_s). The
+    average of EI over samples is the expected gain of adding x to the open batch, i.e.
+    the marginal q-EI with the pending points as the rest of the batch (Snoek et al., 2012).
+    """
+
+    model: GaussianProcess  # conditioned on the pending inputs
+    weights: np.ndarray  # (N, S): K^-1 [y; y_s] per sample
+    bests: np.ndarray  # (S,)
+    xi: float = 0.0
+
+    def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        means, std, dmeans, dstd = self.model.predict_many(x, self.weights, grad)
+        gap = means - self.bests[None, :] - self.xi
+        z = gap / std[:, None]
+        cdf, pdf = ndtr(z), _pdf(z)
+        value = np.mean(gap * cdf + std[:, None] * pdf, axis=1)
+        if not grad:
+            return value, None
+        gradient = np.einsum("bs,bsd->bd", cdf, dmeans) / means.shape[1]
+        return value, gradient + np.mean(pdf, axis=1)[:, None] * dstd
 
 
 @dataclass
@@ -100,7 +134,7 @@ class Penalty:
 class Acquisition:
     """Objective (or nothing, when no point is feasible yet) times every feasibility factor."""
 
-    objective: Objective | None
+    objective: Objective | IntegratedObjective | None
     feasibility: Sequence[Feasibility | Penalty]  # factors multiplying the objective
 
     def value(self, x: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
+from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 SQRT5 = np.sqrt(5.0)
 JITTER = 1e-8
+LENGTH_PRIOR = (0.4, 1.0)  # log-normal: median length scale in the unit cube, sd of its log
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ SMOOTH = Bounds(length=(1e-1, 2e1), noise=(1e-2, 5e-1))
 def fit_hyper(
     x: np.ndarray, y: np.ndarray, alpha: np.ndarray, seed: int, restarts: int,
     bounds: Bounds = Bounds(),  # noqa: B008 - frozen dataclass, safe as a default
+    prior: np.ndarray | None = None,
 ) -> Hyper:
     """Maximum marginal likelihood on standardized y; bounds keep length scales sane in [0,1].
 
@@ -55,7 +58,8 @@ def fit_hyper(
         length_scale=np.full(dim, 0.3), length_scale_bounds=bounds.length, nu=2.5
     ) + WhiteKernel(max(1e-4, bounds.noise[0]), bounds.noise)
     model = GaussianProcessRegressor(
-        kernel, alpha=alpha + JITTER, n_restarts_optimizer=restarts, random_state=seed
+        kernel, alpha=alpha + JITTER, n_restarts_optimizer=restarts, random_state=seed,
+        optimizer=_with_length_prior(np.ones(dim, bool) if prior is None else prior),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -67,6 +71,35 @@ def fit_hyper(
         length_scales=np.atleast_1d(np.asarray(k.k1.k2.length_scale, dtype=float)),
         noise=float(k.k2.noise_level),
     )
+
+
+def _with_length_prior(prior: np.ndarray):  # type: ignore[no-untyped-def]
+    """sklearn's `optimizer` hook: L-BFGS-B on the negative log marginal likelihood plus a
+    log-normal prior on the length scales of the columns in `prior`.
+
+    theta is [log amplitude, log length scales..., log noise]. With the handful of points a
+    batch of eight workers leaves the first models, maximum likelihood picks length scales
+    of 0.015 or 20 (the bounds) and expected improvement then chases corners; the prior keeps
+    them near the scale of a unit cube until the data say otherwise. One-hot columns of
+    categoricals are exempt: how much categories share is not a distance.
+    """
+    mask = prior.astype(float)
+    centre = np.log(LENGTH_PRIOR[0])
+    width = LENGTH_PRIOR[1]
+    dim = len(mask)
+
+    def optimize(obj_func, initial_theta, bounds):  # type: ignore[no-untyped-def]
+        def penalized(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = obj_func(theta, eval_gradient=True)
+            z = mask * (theta[1 : 1 + dim] - centre) / width
+            grad = np.array(grad, dtype=float)
+            grad[1 : 1 + dim] += z / width
+            return float(value + 0.5 * np.sum(z**2)), grad
+
+        result = minimize(penalized, initial_theta, jac=True, method="L-BFGS-B", bounds=bounds)
+        return result.x, float(result.fun)
+
+    return optimize
 
 
 class GaussianProcess:
@@ -95,6 +128,38 @@ class GaussianProcess:
         y = np.concatenate([self.y, y_new])
         alpha = np.concatenate([self.alpha_diag, np.zeros(len(x_new))])
         return GaussianProcess(self.hyper, x, y, alpha)
+
+    def joint(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and full covariance of the latent function at a few points."""
+        k = self._kernel(x, self.x)
+        w = k @ self.chol_inv_t
+        return k @ self.weights, self._kernel(x, x) - w @ w.T
+
+    def weights_for(self, y: np.ndarray) -> np.ndarray:
+        """K^-1 y for several target columns (N, S) with this model's factor."""
+        return cho_solve((self.chol, True), y)
+
+    def predict_many(self, x: np.ndarray, weights: np.ndarray, grad: bool) -> tuple:  # type: ignore[type-arg]
+        """Means (B, S) for S target columns sharing this model's inputs, plus the shared
+        std (B,), and with `grad` their gradients (B, S, D) and (B, D)."""
+        ls2 = self.hyper.length_scales**2
+        r = np.sqrt(_scaled_sq_dist(x, self.x, self.hyper.length_scales))
+        e = np.exp(-SQRT5 * r)
+        amp = self.hyper.amplitude
+        k = amp * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
+        means = k @ weights
+        w = k @ self.chol_inv_t
+        std = np.sqrt(np.maximum(amp - np.sum(w * w, axis=1), 1e-12))
+        if not grad:
+            return means, std, None, None
+        g = -amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
+        v = w @ self.chol_inv_t.T
+        n, s, d = len(self.x), weights.shape[1], x.shape[1]
+        gw = g @ weights  # (B, S)
+        gwx = (g @ (weights[:, :, None] * self.x[:, None, :]).reshape(n, s * d)).reshape(-1, s, d)
+        dmeans = (x[:, None, :] * gw[:, :, None] - gwx) / ls2
+        dvar = -2.0 * _weighted_diff(x, self.x, g * v) / ls2
+        return means, std, dmeans, dvar / (2.0 * std[:, None])
 
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.sqrt(_scaled_sq_dist(a, b, self.hyper.length_scales))

@@ -51,7 +51,8 @@ def compress_tail(raw: np.ndarray) -> np.ndarray:
 
 
 def fit_model(
-    x: np.ndarray, target: Target, rng: np.random.Generator, bounds: Bounds = Bounds()  # noqa: B008
+    x: np.ndarray, target: Target, rng: np.random.Generator, bounds: Bounds = Bounds(),  # noqa: B008
+    prior: np.ndarray | None = None,
 ) -> GaussianProcess:
     """Hyperparameters from at most FIT_LIMIT points (the best half plus random others)."""
     n = len(x)
@@ -64,7 +65,7 @@ def fit_model(
         idx = np.arange(n)
     restarts = 1 if n <= 30 else 0
     seed = int(rng.integers(2**31))
-    hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], seed, restarts, bounds)
+    hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], seed, restarts, bounds, prior)
     return GaussianProcess(hyper, x, target.y, target.alpha)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 STRATEGY_TYPES = ("bayes", "random", "grid", "sobol")
 ACQUISITIONS = ("ei", "lcb")
-PENDING_MODES = ("believer", "liar", "penalize")
+PENDING_MODES = ("believer", "liar", "penalize", "integrate")
 
 
 class SettingsError(ValueError):

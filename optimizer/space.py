@@ -169,6 +169,10 @@ class Space:
                 cube[:, j] = (np.minimum(np.floor(cube[:, j] * cells), cells - 1) + 0.5) / cells
         return cube
 
+    def ordered_features(self) -> np.ndarray:
+        """Which feature columns carry a distance (everything but categorical one-hots)."""
+        return np.concatenate([[p.type != "categorical"] * p.width for p in self.parameters])
+
     def continuous_mask(self) -> np.ndarray:
         """Which design-cube coordinates are doubles (the only ones gradients can move)."""
         return np.array([p.type == "double" for p in self.parameters])

@@ -18,22 +18,28 @@ BASE = 0.8
 SHORTEST = 0.5**7
 LONGEST = 1.6
 SUCCESSES = 3
+TOLERANCE = 1e-3
 
 
 def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> float:
     """Replay TuRBO's success/failure counters over values (larger is better) in order.
 
-    `patience` is the run of non-improving observations that halves the box; 0 means
-    TuRBO's ceil(max(4, dimension) / bandwidth).
+    As in TuRBO, the counters move once per batch: the observations are taken in groups of
+    `bandwidth` (report order), and a group succeeds when its best beats the incumbent.
+    Counted per observation, eight workers halved the box after every single non-improving
+    result, so it collapsed around a poor incumbent within one round. `patience` is the run
+    of failed groups that halves the box; 0 means TuRBO's ceil(max(4, dimension) / bandwidth).
     """
-    patience = patience or math.ceil(max(4.0 / bandwidth, dimension / bandwidth))
+    patience = patience or math.ceil(max(4.0, dimension) / bandwidth)
     length, best = BASE, -math.inf
     wins = losses = 0
-    for value in values:
-        if best == -math.inf or value > best + 1e-3 * abs(best):
-            wins, losses, best = wins + 1, 0, float(value)
+    for start in range(0, len(values), bandwidth):
+        value = float(np.max(values[start : start + bandwidth]))
+        if best == -math.inf or value > best + TOLERANCE * abs(best):
+            wins, losses = wins + 1, 0
         else:
             wins, losses = 0, losses + 1
+        best = max(best, value)
         if wins == SUCCESSES:
             length, wins = min(2.0 * length, LONGEST), 0
         if losses == patience:

@@ -42,10 +42,14 @@ def test_maximize_stays_inside_the_box():
     assert np.all((rows >= 0.4 - 1e-12) & (rows <= 0.6 + 1e-12))
 
 
-def test_every_global_every_th_proposal_searches_the_whole_space():
+def test_one_proposal_in_global_every_rounds_searches_the_whole_space():
     from optimizer import Settings
     from optimizer.bayes import _in_trust_region
 
     settings = Settings(trust_region=True, global_every=3)
-    assert [_in_trust_region(settings, n) for n in range(6)] == [False, True, True] * 2
+    sequential = [_in_trust_region(settings, n, 1) for n in range(24)]
+    assert sequential == ([False] + [True] * 11) * 2  # a round is at least 4 proposals
+    eight = [_in_trust_region(settings, n, 8) for n in range(48)]
+    assert eight == ([False] + [True] * 23) * 2
+    assert all(_in_trust_region(Settings(global_every=0), n, 8) for n in range(48))
     assert not _in_trust_region(Settings(trust_region=False), 1)
