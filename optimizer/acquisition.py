@@ -38,19 +38,19 @@ class Objective:
             mean, std, dmean, dstd = self.model.predict_grad(x)
         else:
             (mean, std), dmean, dstd = self.model.predict(x), None, None
-        z = (mean - self.best - self.xi) / std
-        cdf, pdf = ndtr(z), _pdf(z)
-        if self.kind == "pi":
-            value = cdf
-            gradient = None if not grad else (pdf / std)[:, None] * (dmean - z[:, None] * dstd)
-        elif self.kind == "lcb":
+        if self.kind == "lcb":
             # The upper confidence bound, shifted to stay positive (the acquisition is a
             # product with feasibility probabilities); targets are standardized.
             value = np.maximum(mean + self.kappa * std - self.best + LCB_SHIFT, 1e-12)
-            gradient = None if not grad else dmean + self.kappa * dstd
-        else:
-            value = (mean - self.best - self.xi) * cdf + std * pdf
-            gradient = None if not grad else cdf[:, None] * dmean + pdf[:, None] * dstd
+            if dmean is None or dstd is None:
+                return value, None
+            return value, dmean + self.kappa * dstd
+        z = (mean - self.best - self.xi) / std
+        cdf, pdf = ndtr(z), _pdf(z)
+        value = (mean - self.best - self.xi) * cdf + std * pdf
+        if dmean is None or dstd is None:
+            return value, None
+        gradient = cdf[:, None] * dmean + pdf[:, None] * dstd
         return value, gradient
 
 
