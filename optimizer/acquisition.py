@@ -16,7 +16,6 @@ from scipy.special import ndtr
 from optimizer.gp import GaussianProcess
 
 INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-LCB_SHIFT = 10.0
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:
@@ -31,7 +30,8 @@ class Objective:
     best: float
     kind: str = "ei"
     xi: float = 0.0
-    kappa: float = 1.96
+    kappa: float = 1.0
+    floor: float = 0.0  # worst observed target, where the confidence bound counts from
 
     def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if grad:
@@ -39,9 +39,10 @@ class Objective:
         else:
             (mean, std), dmean, dstd = self.model.predict(x), None, None
         if self.kind == "lcb":
-            # The upper confidence bound, shifted to stay positive (the acquisition is a
-            # product with feasibility probabilities); targets are standardized.
-            value = np.maximum(mean + self.kappa * std - self.best + LCB_SHIFT, 1e-12)
+            # The confidence bound (an upper one: targets are 'larger is better') measured
+            # from the worst observed value, so that it stays positive in the product with
+            # feasibility probabilities, like expected improvement does.
+            value = np.maximum(mean + self.kappa * std - self.floor, 1e-12)
             if dmean is None or dstd is None:
                 return value, None
             return value, dmean + self.kappa * dstd
@@ -52,33 +53,6 @@ class Objective:
             return value, None
         gradient = cdf[:, None] * dmean + pdf[:, None] * dstd
         return value, gradient
-
-
-@dataclass
-class IntegratedObjective:
-    """Expected improvement averaged over joint posterior samples of the pending outcomes.
-
-    Each sample s fixes the pending points' values y_s; the model conditioned on them has
-    mean m_s(x) and (shared) std s(x), and the incumbent becomes max(best, max y_s). The
-    average of EI over samples is the expected gain of adding x to the open batch, i.e.
-    the marginal q-EI with the pending points as the rest of the batch (Snoek et al., 2012).
-    """
-
-    model: GaussianProcess  # conditioned on the pending inputs
-    weights: np.ndarray  # (N, S): K^-1 [y; y_s] per sample
-    bests: np.ndarray  # (S,)
-    xi: float = 0.0
-
-    def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        means, std, dmeans, dstd = self.model.predict_many(x, self.weights, grad)
-        gap = means - self.bests[None, :] - self.xi
-        z = gap / std[:, None]
-        cdf, pdf = ndtr(z), _pdf(z)
-        value = np.mean(gap * cdf + std[:, None] * pdf, axis=1)
-        if not grad:
-            return value, None
-        gradient = np.einsum("bs,bsd->bd", cdf, dmeans) / means.shape[1]
-        return value, gradient + np.mean(pdf, axis=1)[:, None] * dstd
 
 
 @dataclass
@@ -134,7 +108,7 @@ class Penalty:
 class Acquisition:
     """Objective (or nothing, when no point is feasible yet) times every feasibility factor."""
 
-    objective: Objective | IntegratedObjective | None
+    objective: Objective | None
     feasibility: Sequence[Feasibility | Penalty]  # factors multiplying the objective
 
     def value(self, x: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

@@ -19,13 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from optimizer import design, search, trust
-from optimizer.acquisition import (
-    Acquisition,
-    Feasibility,
-    IntegratedObjective,
-    Objective,
-    Penalty,
-)
+from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
 from optimizer.models import Target, compress_tail, fit_model, scalarize, subsample
@@ -33,7 +27,6 @@ from optimizer.settings import Settings
 from optimizer.space import Space
 
 CENTRES = 5
-SAMPLES = 64
 ROUND = 4  # proposals per round of the global step, at least (see _in_trust_region)
 
 
@@ -143,7 +136,7 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
             weights = rng.dirichlet(np.ones(goals))
             objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
-        acq = _acquisition(problem, objective, feasibility, extra, settings, rng)  # type: ignore[arg-type]
+        acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
         centres = _centres(problem, objective[1])  # type: ignore[index]
         box = None
         if _in_trust_region(settings, problem.started + len(chosen), problem.bandwidth):
@@ -212,14 +205,12 @@ def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, fl
 
 
 def _acquisition(  # type: ignore[no-untyped-def]
-    problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings, rng
+    problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings
 ) -> Acquisition:
     """Models conditioned on pending and already-chosen points, then EI x feasibility."""
     model, y = objective
     if settings.pending == "penalize" and len(extra):
         return _penalized(problem, model, y, feasibility, extra, settings)
-    if settings.pending == "integrate" and len(extra):
-        return _integrated(problem, model, y, feasibility, extra, settings, rng)
     fantasy_y = _fantasy(model, extra, y, settings.pending)
     fantasized = model.condition(extra, fantasy_y)
     feas = []
@@ -232,33 +223,7 @@ def _acquisition(  # type: ignore[no-untyped-def]
     best = float(real_best.max())
     if settings.pending == "believer" and len(extra):
         best = max(best, float(fantasy_y.max()))
-    return Acquisition(Objective(fantasized, best, settings.acquisition, settings.xi,
-                     settings.kappa), feas)
-
-
-def _integrated(  # type: ignore[no-untyped-def]
-    problem: Problem, model: GaussianProcess, y: np.ndarray, feasibility, extra: np.ndarray,
-    settings: Settings, rng,
-) -> Acquisition:
-    """EI averaged over SAMPLES joint draws of the pending outcomes (see IntegratedObjective)."""
-    feas = [Feasibility(gp.condition(extra, gp.predict(extra)[0]), t) for gp, t in feasibility]
-    real_best = y[problem.feasible]
-    if not len(real_best):
-        return Acquisition(None, feas)
-    mean, cov = model.joint(extra)
-    cov[np.diag_indices_from(cov)] += model.hyper.noise + 1e-9
-    root = _psd_root(cov)
-    draws = mean[:, None] + root @ rng.standard_normal((len(extra), SAMPLES))
-    conditioned = model.condition(extra, mean)
-    stacked = np.vstack([np.repeat(model.y[:, None], SAMPLES, axis=1), draws])
-    weights = conditioned.weights_for(stacked)
-    bests = np.maximum(float(real_best.max()), draws.max(axis=0))
-    return Acquisition(IntegratedObjective(conditioned, weights, bests, settings.xi), feas)
-
-
-def _psd_root(cov: np.ndarray) -> np.ndarray:
-    values, vectors = np.linalg.eigh(cov)
-    return vectors * np.sqrt(np.maximum(values, 0.0))
+    return Acquisition(_objective(fantasized, best, y, settings), feas)
 
 
 def _penalized(  # type: ignore[no-untyped-def]
@@ -281,9 +246,13 @@ def _penalized(  # type: ignore[no-untyped-def]
     scales = model.hyper.length_scales
     lipschitz = max(float(np.sqrt(np.sum((dmean * scales) ** 2, axis=1)).max()), 1e-7)
     penalty = Penalty(extra, mean, np.maximum(std, 1e-9), float(y.max()), lipschitz, scales)
-    objective = Objective(model, float(real_best.max()), settings.acquisition, settings.xi,
-                     settings.kappa)
+    objective = _objective(model, float(real_best.max()), y, settings)
     return Acquisition(objective, [*feas, penalty])
+
+
+def _objective(model: GaussianProcess, best: float, y: np.ndarray, settings: Settings) -> Objective:
+    return Objective(model, best, settings.acquisition, settings.xi, settings.kappa,
+                     float(y.min()))
 
 
 def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str) -> np.ndarray:

@@ -129,38 +129,6 @@ class GaussianProcess:
         alpha = np.concatenate([self.alpha_diag, np.zeros(len(x_new))])
         return GaussianProcess(self.hyper, x, y, alpha)
 
-    def joint(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and full covariance of the latent function at a few points."""
-        k = self._kernel(x, self.x)
-        w = k @ self.chol_inv_t
-        return k @ self.weights, self._kernel(x, x) - w @ w.T
-
-    def weights_for(self, y: np.ndarray) -> np.ndarray:
-        """K^-1 y for several target columns (N, S) with this model's factor."""
-        return cho_solve((self.chol, True), y)
-
-    def predict_many(self, x: np.ndarray, weights: np.ndarray, grad: bool) -> tuple:  # type: ignore[type-arg]
-        """Means (B, S) for S target columns sharing this model's inputs, plus the shared
-        std (B,), and with `grad` their gradients (B, S, D) and (B, D)."""
-        ls2 = self.hyper.length_scales**2
-        r = np.sqrt(_scaled_sq_dist(x, self.x, self.hyper.length_scales))
-        e = np.exp(-SQRT5 * r)
-        amp = self.hyper.amplitude
-        k = amp * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
-        means = k @ weights
-        w = k @ self.chol_inv_t
-        std = np.sqrt(np.maximum(amp - np.sum(w * w, axis=1), 1e-12))
-        if not grad:
-            return means, std, None, None
-        g = -amp * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
-        v = w @ self.chol_inv_t.T
-        n, s, d = len(self.x), weights.shape[1], x.shape[1]
-        gw = g @ weights  # (B, S)
-        gwx = (g @ (weights[:, :, None] * self.x[:, None, :]).reshape(n, s * d)).reshape(-1, s, d)
-        dmeans = (x[:, None, :] * gw[:, :, None] - gwx) / ls2
-        dvar = -2.0 * _weighted_diff(x, self.x, g * v) / ls2
-        return means, std, dmeans, dvar / (2.0 * std[:, None])
-
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.sqrt(_scaled_sq_dist(a, b, self.hyper.length_scales))
         return self.hyper.amplitude * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-SQRT5 * r)

@@ -10,7 +10,7 @@ from typing import Any
 
 STRATEGY_TYPES = ("bayes", "random", "grid", "sobol")
 ACQUISITIONS = ("ei", "lcb")
-PENDING_MODES = ("believer", "liar", "penalize", "integrate")
+PENDING_MODES = ("believer", "liar", "penalize")
 
 
 class SettingsError(ValueError):
@@ -29,9 +29,9 @@ class Settings:
     type: str = "bayes"
     seed: int | None = None
     initial_points: int | None = None
-    acquisition: str = "ei"
+    acquisition: str = "lcb"
     xi: float = 0.0
-    kappa: float = 1.96
+    kappa: float = 1.0
     pending: str = "believer"
     candidates: int = 2000
     max_history: int = 250
