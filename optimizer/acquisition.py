@@ -31,7 +31,6 @@ class Objective:
     kind: str = "ei"
     xi: float = 0.0
     kappa: float = 1.0
-    floor: float = 0.0  # worst observed target, where the confidence bound counts from
 
     def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if grad:
@@ -39,10 +38,11 @@ class Objective:
         else:
             (mean, std), dmean, dstd = self.model.predict(x), None, None
         if self.kind == "lcb":
-            # The confidence bound (an upper one: targets are 'larger is better') measured
-            # from the worst observed value, so that it stays positive in the product with
-            # feasibility probabilities, like expected improvement does.
-            value = np.maximum(mean + self.kappa * std - self.floor, 1e-12)
+            # How far the confidence bound (an upper one: targets are 'larger is better')
+            # reaches above the incumbent: like expected improvement it is zero where
+            # nothing can be gained, so its product with feasibility probabilities means
+            # the same thing.
+            value = np.maximum(mean + self.kappa * std - self.best, 1e-12)
             if dmean is None or dstd is None:
                 return value, None
             return value, dmean + self.kappa * dstd

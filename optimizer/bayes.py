@@ -207,7 +207,8 @@ def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, fl
 def _acquisition(  # type: ignore[no-untyped-def]
     problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings
 ) -> Acquisition:
-    """Models conditioned on pending and already-chosen points, then EI x feasibility."""
+    """Models conditioned on pending and already-chosen points, then the objective's
+    acquisition times feasibility."""
     model, y = objective
     if settings.pending == "penalize" and len(extra):
         return _penalized(problem, model, y, feasibility, extra, settings)
@@ -221,9 +222,23 @@ def _acquisition(  # type: ignore[no-untyped-def]
     if not len(real_best):
         return Acquisition(None, feas)
     best = float(real_best.max())
-    if settings.pending == "believer" and len(extra):
+    kind = _kind(settings.acquisition, len(extra))
+    if kind == "ei" and settings.pending == "believer" and len(extra):
         best = max(best, float(fantasy_y.max()))
-    return Acquisition(_objective(fantasized, best, y, settings), feas)
+    return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa), feas)
+
+
+def _kind(acquisition: str, pending: int) -> str:
+    """`auto`: expected improvement for a lone proposal, the confidence bound with pending
+    points. Believer-EI raises the incumbent to the best fantasy, which empties the
+    neighbourhood of the optimum as soon as one pending point sits there; the bound on the
+    believer model (GP-BUCB, Desautels et al., 2014) keeps exploiting it and still spreads
+    the batch through the shrunken variance. Measured at q=8 over 40 seeds it gained on all
+    four benchmark problems; used alone it kept re-sampling a boundary point of Branin in
+    4 of 40 sequential runs, where EI never got stuck."""
+    if acquisition != "auto":
+        return acquisition
+    return "lcb" if pending else "ei"
 
 
 def _penalized(  # type: ignore[no-untyped-def]
@@ -246,13 +261,9 @@ def _penalized(  # type: ignore[no-untyped-def]
     scales = model.hyper.length_scales
     lipschitz = max(float(np.sqrt(np.sum((dmean * scales) ** 2, axis=1)).max()), 1e-7)
     penalty = Penalty(extra, mean, np.maximum(std, 1e-9), float(y.max()), lipschitz, scales)
-    objective = _objective(model, float(real_best.max()), y, settings)
+    objective = Objective(model, float(real_best.max()), _kind(settings.acquisition, len(extra)),
+                          settings.xi, settings.kappa)
     return Acquisition(objective, [*feas, penalty])
-
-
-def _objective(model: GaussianProcess, best: float, y: np.ndarray, settings: Settings) -> Objective:
-    return Objective(model, best, settings.acquisition, settings.xi, settings.kappa,
-                     float(y.min()))
 
 
 def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str) -> np.ndarray:

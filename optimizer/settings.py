@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 STRATEGY_TYPES = ("bayes", "random", "grid", "sobol")
-ACQUISITIONS = ("ei", "lcb")
+ACQUISITIONS = ("auto", "ei", "lcb")
 PENDING_MODES = ("believer", "liar", "penalize")
 
 
@@ -29,7 +29,7 @@ class Settings:
     type: str = "bayes"
     seed: int | None = None
     initial_points: int | None = None
-    acquisition: str = "lcb"
+    acquisition: str = "auto"
     xi: float = 0.0
     kappa: float = 1.0
     pending: str = "believer"

@@ -183,6 +183,6 @@ def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
     model = _fixed_model()
     x = np.random.default_rng(2).random((6, 2))
     mean, std = model.predict(x)
-    wide, narrow = (Objective(model, 1.0, "lcb", kappa=k, floor=-5.0) for k in (3.0, 0.5))
+    wide, narrow = (Objective(model, -5.0, "lcb", kappa=k) for k in (3.0, 0.5))
     assert np.allclose(wide.value(x, False)[0] - narrow.value(x, False)[0], 2.5 * std)
     _check_gradient(wide)
