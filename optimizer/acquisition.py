@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 from optimizer.gp import GaussianProcess
 
@@ -38,14 +38,15 @@ class Objective:
         else:
             (mean, std), dmean, dstd = self.model.predict(x), None, None
         if self.kind == "lcb":
-            # How far the confidence bound (an upper one: targets are 'larger is better')
-            # reaches above the incumbent: like expected improvement it is zero where
-            # nothing can be gained, so its product with feasibility probabilities means
-            # the same thing.
-            value = np.maximum(mean + self.kappa * std - self.best, 1e-12)
+            # softplus of how far the confidence bound (an upper one: targets are 'larger is
+            # better') reaches above the incumbent: monotone, so alone it picks the bound's
+            # maximizer, yet positive and near zero where nothing can be gained, so its
+            # product with feasibility probabilities means what EI x feasibility means.
+            reach = mean + self.kappa * std - self.best
+            value = np.logaddexp(0.0, reach)
             if dmean is None or dstd is None:
                 return value, None
-            return value, dmean + self.kappa * dstd
+            return value, expit(reach)[:, None] * (dmean + self.kappa * dstd)
         z = (mean - self.best - self.xi) / std
         cdf, pdf = ndtr(z), _pdf(z)
         value = (mean - self.best - self.xi) * cdf + std * pdf

@@ -184,5 +184,7 @@ def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
     x = np.random.default_rng(2).random((6, 2))
     mean, std = model.predict(x)
     wide, narrow = (Objective(model, -5.0, "lcb", kappa=k) for k in (3.0, 0.5))
-    assert np.allclose(wide.value(x, False)[0] - narrow.value(x, False)[0], 2.5 * std)
+    reach = mean + 3.0 * std + 5.0
+    assert np.allclose(wide.value(x, False)[0], np.log1p(np.exp(reach)))
+    assert np.all(wide.value(x, False)[0] > narrow.value(x, False)[0])
     _check_gradient(wide)
