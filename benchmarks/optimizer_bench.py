@@ -58,10 +58,11 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         values = _run_synchronous(problem, contender, q, ask)
     else:
         values = _run_asynchronous(problem, contender, q, ask, durations)
-    best = min(values)
+    best_so_far = np.log10(np.maximum(np.minimum.accumulate(values) - problem.minimum, 1e-12))
     return {
         "problem": problem.name, "contender": name, "q": q, "seed": seed,
-        "regret": float(np.log10(max(best - problem.minimum, 1e-12))),
+        "regret": float(best_so_far[-1]),
+        "curve": [round(float(v), 3) for v in best_so_far],
         "seconds_per_ask": clock["seconds"] / max(clock["asks"], 1),
         "evaluations": len(values),
     }
@@ -169,6 +170,20 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def curves(results: list[dict[str, Any]]) -> str:
+    """Median log10 regret of the best so far after each evaluation, per problem and q."""
+    groups: dict[tuple[str, str, int], list[list[float]]] = {}
+    for r in results:
+        if "curve" in r:
+            groups.setdefault((r["problem"], r["contender"], r["q"]), []).append(r["curve"])
+    lines = []
+    for (prob, name, q), runs in sorted(groups.items()):
+        medians = np.median(np.array(runs), axis=0)
+        lines.append(f"{prob} {name} q={q} ({len(runs)} runs): "
+                     + " ".join(f"{v:.1f}" for v in medians))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed")
@@ -184,10 +199,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--out", default=None, help="append raw results as JSON lines")
     parser.add_argument("--report", nargs="*", default=None, help="only print tables from files")
+    parser.add_argument("--curves", action="store_true",
+                        help="with --report: median best-so-far after each evaluation")
     args = parser.parse_args()
     if args.report is not None:
         results = [json.loads(line) for path in args.report for line in open(path) if line.strip()]
         print(report([r for r in results if "regret" in r]))
+        if args.curves:
+            print(curves(results))
         return
     options = json.loads(args.settings)
     tasks = _tasks(args)
