@@ -199,6 +199,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--out", default=None, help="append raw results as JSON lines")
     parser.add_argument("--report", nargs="*", default=None, help="only print tables from files")
+    parser.add_argument("--plot", default=None, help="write the timing figure (svg or png)")
     parser.add_argument("--curves", action="store_true",
                         help="with --report: median best-so-far after each evaluation")
     args = parser.parse_args()
@@ -213,6 +214,7 @@ def main() -> None:
     results = _execute(tasks, options, args.jobs, args.out)
     if results:
         print(report(results))
+    timings = []
     if args.timing:
         sizes = [int(s) for s in args.timing.split(",")]
         print("\n| observations | median s for a batch of 4 | max s |\n|---|---|---|")
@@ -220,11 +222,40 @@ def main() -> None:
             n, med, top = row["observations"], row["median_seconds"], row["max_seconds"]
             print(f"| {n} | {med:.3f} | {top:.3f} |")
             _save(args.out, row)
+            timings.append(row)
     for size in filter(None, args.timing_large.split(",")):
         row = time_large(int(size), args.timing_repeats, options)
         print(f"| {size} (mixed space, constraint) | {row['median_seconds']:.3f} | "
               f"{row['max_seconds']:.3f} |")
         _save(args.out, row)
+        timings.append(row)
+    if args.plot and timings:
+        plot_timings(timings, args.plot)
+
+
+def plot_timings(rows: list[dict[str, Any]], path: str) -> None:
+    """Seconds per batch of 4 against the number of observations, log-log, with the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, space in (("Hartmann6", None), ("mixed space + constraint", "mixed+constraint")):
+        series = sorted((r["observations"], r["median_seconds"], r["max_seconds"])
+                        for r in rows if r.get("space") == space)
+        if series:
+            n, med, top = (np.array(v) for v in zip(*series, strict=True))
+            ax.plot(n, med, marker="o", label=f"{label} (median)")
+            ax.fill_between(n, med, top, alpha=0.2)
+    ax.scatter([200, 1000], [0.3, 1.5], marker="_", s=400, color="red", label="target")
+    ax.set(xscale="log", yscale="log", xlabel="observations in the history",
+           ylabel="seconds for a batch of 4")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"plot written to {path}")
 
 
 def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
