@@ -188,3 +188,16 @@ def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
     assert np.allclose(wide.value(x, False)[0], np.log1p(np.exp(reach)))
     assert np.all(wide.value(x, False)[0] > narrow.value(x, False)[0])
     _check_gradient(wide)
+
+
+def test_constraint_is_honoured_with_pending_points_under_the_confidence_bound():
+    # with pending points `auto` uses the confidence bound; its product with the
+    # probability of feasibility must still keep proposals feasible and good
+    points = SPACE.decode(np.random.default_rng(0).random((20, 2)))
+    history = [Observation(p, {"f": p["x"], "cost": p["x"] + p["y"]}) for p in points]
+    metrics = [Metric("f"), Metric("cost", "minimize", "constraint", threshold=0.8)]
+    pending = [{"x": 0.5, "y": 0.1}, {"x": 0.2, "y": 0.5}]
+    settings = Settings(seed=3, trust_region=False)  # the acquisition alone, whole space
+    props = suggest(SPACE, metrics, history, pending, 3, settings, 5)
+    assert all(p.assignments["x"] + p.assignments["y"] < 0.9 for p in props)
+    assert all(p.assignments["x"] > 0.7 for p in props)  # the feasible optimum is (0.8, 0)
