@@ -51,6 +51,7 @@ class Problem:
     succeeded: np.ndarray
     failed_features: np.ndarray  # failed points, imputed at the worst value in the objective
     pending: np.ndarray  # features of pending points
+    ordered: np.ndarray  # feature columns with a distance: the length-scale prior's
     trust_length: float = trust.BASE  # side of the trust region, replayed from history
     started: int = 0  # observations plus pending points: numbers the proposals
     bandwidth: int = 1
@@ -122,6 +123,7 @@ def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[
         succeeded=ok,
         failed_features=space.features_of([o.assignments for o in usable if o.failed]),
         pending=space.features_of(history.pending),
+        ordered=space.ordered_features(),
     )
 
 
@@ -185,7 +187,7 @@ def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianPr
         raw = compress_tail(raw)
     target = Target.standardize(raw, stddevs)
     features = np.vstack([problem.features, problem.failed_features])
-    return fit_model(features, target, rng, prior=problem.space.ordered_features()), target.y[:n]
+    return fit_model(features, target, rng, prior=problem.ordered), target.y[:n]
 
 
 def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, float]]:  # type: ignore[no-untyped-def]
@@ -193,13 +195,11 @@ def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, fl
     models = []
     for values, threshold in problem.constraint_values:
         target = Target.standardize(values)
-        ordered = problem.space.ordered_features()
-        models.append((fit_model(problem.features, target, rng, prior=ordered),
-                       target.level(threshold)))
+        model = fit_model(problem.features, target, rng, prior=problem.ordered)
+        models.append((model, target.level(threshold)))
     if not problem.succeeded.all():
         target = Target.standardize(np.where(problem.succeeded, 1.0, -1.0))
-        model = fit_model(problem.failure_features, target, rng, SMOOTH,
-                          problem.space.ordered_features())
+        model = fit_model(problem.failure_features, target, rng, SMOOTH, problem.ordered)
         models.append((model, target.level(0.0)))
     return models
 
