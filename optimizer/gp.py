@@ -21,7 +21,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 SQRT5 = np.sqrt(5.0)
-JITTER = 1e-8
+JITTER = 1e-12  # and noise down to 1e-11: a floor of 1e-7 hid the last decades of regret
 LENGTH_PRIOR = (0.4, 1.0)  # log-normal: median length scale in the unit cube, sd of its log
 
 
@@ -37,7 +37,7 @@ class Bounds:
     """Hyperparameter bounds; label-like targets (success/failure) need smoother models."""
 
     length: tuple[float, float] = (1e-2, 2e1)
-    noise: tuple[float, float] = (1e-7, 1e-1)
+    noise: tuple[float, float] = (1e-11, 1e-1)
 
 
 SMOOTH = Bounds(length=(1e-1, 2e1), noise=(1e-2, 5e-1))
@@ -57,14 +57,21 @@ def fit_hyper(
     kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
         length_scale=np.full(dim, 0.3), length_scale_bounds=bounds.length, nu=2.5
     ) + WhiteKernel(max(1e-4, bounds.noise[0]), bounds.noise)
-    model = GaussianProcessRegressor(
-        kernel, alpha=alpha + JITTER, n_restarts_optimizer=restarts, random_state=seed,
-        optimizer=_with_length_prior(np.ones(dim, bool) if prior is None else prior),
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        model.fit(x, y)
+    optimizer = _with_length_prior(np.ones(dim, bool) if prior is None else prior)
+    for jitter in (JITTER, 1e-8, 1e-6):  # duplicates can make the noise floor too thin
+        model = GaussianProcessRegressor(
+            kernel, alpha=alpha + jitter, n_restarts_optimizer=restarts, random_state=seed,
+            optimizer=optimizer,
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                model.fit(x, y)
+            break
+        except np.linalg.LinAlgError:
+            if jitter == 1e-6:
+                raise
     k = model.kernel_
     return Hyper(
         amplitude=float(k.k1.k1.constant_value),

@@ -201,3 +201,11 @@ def test_constraint_is_honoured_with_pending_points_under_the_confidence_bound()
     props = suggest(SPACE, metrics, history, pending, 3, settings, 5)
     assert all(p.assignments["x"] + p.assignments["y"] < 0.9 for p in props)
     assert all(p.assignments["x"] > 0.7 for p in props)  # the feasible optimum is (0.8, 0)
+
+
+def test_repeated_observations_of_the_same_points_still_fit():
+    # the noise floor is thin (1e-11): duplicates must not break the factorisation
+    points = SPACE.decode(np.random.default_rng(6).random((4, 2)))
+    history = [Observation(p, {"f": peak(p)}) for p in points * 6]
+    props = suggest(SPACE, [Metric("f")], history, points[:2], 3, Settings(seed=2), 5)
+    assert len(props) == 3
