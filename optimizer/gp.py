@@ -22,6 +22,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 SQRT5 = np.sqrt(5.0)
 JITTER = 1e-12  # and noise down to 1e-11: a floor of 1e-7 hid the last decades of regret
+JITTERS = (JITTER, 1e-8, 1e-6)  # tried in turn when a fit is singular
 LENGTH_PRIOR = (0.4, 1.0)  # log-normal: median length scale in the unit cube, sd of its log
 
 
@@ -58,7 +59,7 @@ def fit_hyper(
         length_scale=np.full(dim, 0.3), length_scale_bounds=bounds.length, nu=2.5
     ) + WhiteKernel(max(1e-4, bounds.noise[0]), bounds.noise)
     optimizer = _with_length_prior(np.ones(dim, bool) if prior is None else prior)
-    for jitter in (JITTER, 1e-8, 1e-6):  # duplicates can make the noise floor too thin
+    for jitter in JITTERS:  # duplicates can make the noise floor too thin
         model = GaussianProcessRegressor(
             kernel, alpha=alpha + jitter, n_restarts_optimizer=restarts, random_state=seed,
             optimizer=optimizer,
@@ -70,7 +71,7 @@ def fit_hyper(
                 model.fit(x, y)
             break
         except np.linalg.LinAlgError:
-            if jitter == 1e-6:
+            if jitter == JITTERS[-1]:
                 raise
     k = model.kernel_
     return Hyper(
