@@ -184,6 +184,31 @@ def curves(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def delays(results: list[dict[str, Any]]) -> str:
+    """Each q against the same contender's sequential runs with the information it had.
+
+    The last of q asynchronous workers' points is chosen knowing budget - q results; the
+    sequential point chosen knowing as much is number budget - q + 1, so that is where its
+    median best-so-far is read off. Beating that needs the pending points' evaluations to
+    be worth more than sequential ones, not only to be chosen well.
+    """
+    curves_by: dict[tuple[str, str, int], list[list[float]]] = {}
+    for r in results:
+        if "curve" in r:
+            curves_by.setdefault((r["problem"], r["contender"], r["q"]), []).append(r["curve"])
+    lines = ["| problem | contender | q | median at the budget | q=1 at the budget | "
+             "q=1 after budget - q + 1 (same information) |", "|---|---|---|---|---|---|"]
+    for (prob, name, q), runs in sorted(curves_by.items()):
+        sequential = curves_by.get((prob, name, 1))
+        if q == 1 or not sequential:
+            continue
+        seq = np.median(np.array(sequential), axis=0)
+        final = np.median([run[-1] for run in runs])
+        lines.append(f"| {prob} | {name} | {q} | {final:.2f} | {seq[-1]:.2f} | "
+                     f"{seq[len(seq) - q]:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed")
@@ -208,6 +233,7 @@ def main() -> None:
         print(report([r for r in results if "regret" in r]))
         if args.curves:
             print(curves(results))
+            print(delays(results))
         return
     options = json.loads(args.settings)
     tasks = _tasks(args)
