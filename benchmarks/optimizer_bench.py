@@ -170,14 +170,19 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def curves(results: list[dict[str, Any]]) -> str:
-    """Median log10 regret of the best so far after each evaluation, per problem and q."""
+def _curves_by_run(results: list[dict[str, Any]]) -> dict[tuple[str, str, int], list[list[float]]]:
+    """Best-so-far curves grouped by (problem, contender, q)."""
     groups: dict[tuple[str, str, int], list[list[float]]] = {}
     for r in results:
         if "curve" in r:
             groups.setdefault((r["problem"], r["contender"], r["q"]), []).append(r["curve"])
+    return groups
+
+
+def curves(results: list[dict[str, Any]]) -> str:
+    """Median log10 regret of the best so far after each evaluation, per problem and q."""
     lines = []
-    for (prob, name, q), runs in sorted(groups.items()):
+    for (prob, name, q), runs in sorted(_curves_by_run(results).items()):
         medians = np.median(np.array(runs), axis=0)
         lines.append(f"{prob} {name} q={q} ({len(runs)} runs): "
                      + " ".join(f"{v:.1f}" for v in medians))
@@ -192,10 +197,7 @@ def delays(results: list[dict[str, Any]]) -> str:
     median best-so-far is read off. Beating that needs the pending points' evaluations to
     be worth more than sequential ones, not only to be chosen well.
     """
-    curves_by: dict[tuple[str, str, int], list[list[float]]] = {}
-    for r in results:
-        if "curve" in r:
-            curves_by.setdefault((r["problem"], r["contender"], r["q"]), []).append(r["curve"])
+    curves_by = _curves_by_run(results)
     lines = ["| problem | contender | q | median at the budget | q=1 at the budget | "
              "q=1 after budget - q + 1 (same information) |", "|---|---|---|---|---|---|"]
     for (prob, name, q), runs in sorted(curves_by.items()):
