@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from coordinator import interrupts
 from coordinator.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
 from coordinator.refresher import BacklogRefresher
 from coordinator.service import Experiment, Service
@@ -79,10 +80,11 @@ class Dispatcher:
             self._await_fresh(experiment, counts.observations)
         sent = []
         for _ in range(slots):
-            taken = suggester.take(experiment.id, experiment.spec,
-                                   claim_ms=self.timing.claim_ms)
-            assert taken.suggestion_id is not None
-            self.sender.send(experiment, taken.suggestion_id)
+            with interrupts.deferred():  # an open suggestion always has its task published
+                taken = suggester.take(experiment.id, experiment.spec,
+                                       claim_ms=self.timing.claim_ms)
+                assert taken.suggestion_id is not None
+                self.sender.send(experiment, taken.suggestion_id)
             sent.append(taken.suggestion_id)
         return sent
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from coordinator import interrupts
 from coordinator.service import Experiment, Service
 from coordinator.settings import Timing
 
@@ -46,13 +47,15 @@ class Sweeper:
                       f"max_attempts={experiment.spec.max_attempts}")
             failure = self.service.new_observation(experiment, suggestion, {}, failed=True,
                                                    reason=reason)
-            outcome = store.sweep_one(experiment.id, sid, failure,
-                                      experiment.spec.max_attempts, self.timing.claim_ms)
+            with interrupts.deferred():  # a requeued suggestion always has its task sent
+                outcome = store.sweep_one(experiment.id, sid, failure,
+                                          experiment.spec.max_attempts, self.timing.claim_ms)
+                if outcome in ("REQUEUED", "REDISPATCH"):
+                    self._send(experiment, sid)
             if outcome in ("REQUEUED", "REDISPATCH"):
                 (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
                 log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
                          outcome.lower())
-                self._send(experiment, sid)
             elif outcome == "FAILED":
                 result.failed.append(sid)
                 log.warning("suggestion %s of experiment %s: %s", sid, experiment.id, reason)
