@@ -153,13 +153,26 @@ def time_large(n: int, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
             "median_seconds": float(np.median(times)), "max_seconds": float(np.max(times))}
 
 
-def report(results: list[dict[str, Any]]) -> str:
-    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+Group = tuple[str, str, int]  # (problem, contender, q)
+
+
+def _grouped(results: list[dict[str, Any]]) -> dict[Group, list[dict[str, Any]]]:
+    groups: dict[Group, list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault((r["problem"], r["contender"], r["q"]), []).append(r)
+    return groups
+
+
+def _curves(results: list[dict[str, Any]]) -> dict[Group, list[list[float]]]:
+    """Best-so-far curves per group (rows from before curves were recorded have none)."""
+    with_curves = [r for r in results if "curve" in r]
+    return {group: [r["curve"] for r in rs] for group, rs in _grouped(with_curves).items()}
+
+
+def report(results: list[dict[str, Any]]) -> str:
     lines = ["| problem | contender | q | seeds | median log10 regret | IQR | s per ask |"]
     lines.append("|---|---|---|---|---|---|---|")
-    for (prob, name, q), rs in sorted(groups.items()):
+    for (prob, name, q), rs in sorted(_grouped(results).items()):
         reg = np.array([r["regret"] for r in rs])
         lo, hi = np.percentile(reg, [25, 75])
         secs = np.mean([r["seconds_per_ask"] for r in rs])
@@ -170,19 +183,10 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _curves_by_run(results: list[dict[str, Any]]) -> dict[tuple[str, str, int], list[list[float]]]:
-    """Best-so-far curves grouped by (problem, contender, q)."""
-    groups: dict[tuple[str, str, int], list[list[float]]] = {}
-    for r in results:
-        if "curve" in r:
-            groups.setdefault((r["problem"], r["contender"], r["q"]), []).append(r["curve"])
-    return groups
-
-
 def curves(results: list[dict[str, Any]]) -> str:
     """Median log10 regret of the best so far after each evaluation, per problem and q."""
     lines = []
-    for (prob, name, q), runs in sorted(_curves_by_run(results).items()):
+    for (prob, name, q), runs in sorted(_curves(results).items()):
         medians = np.median(np.array(runs), axis=0)
         lines.append(f"{prob} {name} q={q} ({len(runs)} runs): "
                      + " ".join(f"{v:.1f}" for v in medians))
@@ -197,7 +201,7 @@ def delays(results: list[dict[str, Any]]) -> str:
     median best-so-far is read off. Beating that needs the pending points' evaluations to
     be worth more than sequential ones, not only to be chosen well.
     """
-    curves_by = _curves_by_run(results)
+    curves_by = _curves(results)
     lines = ["| problem | contender | q | median at the budget | q=1 at the budget | "
              "q=1 after budget - q + 1 (same information) |", "|---|---|---|---|---|---|"]
     for (prob, name, q), runs in sorted(curves_by.items()):

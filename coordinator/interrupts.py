@@ -34,8 +34,8 @@ def deferred() -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, hold)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # None: a handler set outside Python, which cannot be put back; the default can
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
     if received:
         if callable(previous):
             previous(signal.SIGINT, None)

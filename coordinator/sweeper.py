@@ -51,12 +51,11 @@ class Sweeper:
                 outcome = store.sweep_one(experiment.id, sid, failure,
                                           experiment.spec.max_attempts, self.timing.claim_ms)
                 if outcome in ("REQUEUED", "REDISPATCH"):
+                    (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
+                    log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
+                             outcome.lower())
                     self._send(experiment, sid)
-            if outcome in ("REQUEUED", "REDISPATCH"):
-                (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
-                log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
-                         outcome.lower())
-            elif outcome == "FAILED":
+            if outcome == "FAILED":
                 result.failed.append(sid)
                 log.warning("suggestion %s of experiment %s: %s", sid, experiment.id, reason)
         return result
