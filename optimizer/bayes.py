@@ -18,7 +18,7 @@ from typing import cast
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from optimizer import design, search, trust
+from optimizer import design, local, search, trust
 from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
@@ -51,6 +51,7 @@ class Problem:
     succeeded: np.ndarray
     failed_features: np.ndarray  # failed points, imputed at the worst value in the objective
     pending: np.ndarray  # features of pending points
+    pending_cube: np.ndarray  # the same, design cube
     ordered: np.ndarray  # feature columns with a distance: the length-scale prior's
     trust_length: float = trust.BASE  # side of the trust region, replayed from history
     started: int = 0  # observations plus pending points: numbers the proposals
@@ -123,6 +124,7 @@ def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[
         succeeded=ok,
         failed_features=space.features_of([o.assignments for o in usable if o.failed]),
         pending=space.features_of(history.pending),
+        pending_cube=space.encode(history.pending).reshape(-1, space.dimension),
         ordered=space.ordered_features(),
     )
 
@@ -132,7 +134,8 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
     feasibility = _feasibility_models(problem, rng)
     goals = problem.goals.shape[1]
     objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
-    chosen: list[np.ndarray] = []
+    chosen: list[np.ndarray] = []  # features of this batch's proposals so far
+    chosen_cube: list[np.ndarray] = []  # and their design-cube rows
     while not batch.full:
         if goals > 1:
             weights = rng.dirichlet(np.ones(goals))
@@ -140,14 +143,41 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
         acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
         centres = _centres(problem, objective[1])  # type: ignore[index]
+        number = problem.started + len(chosen)
+        row = _local_step(problem, objective[0], settings, number, chosen_cube)  # type: ignore[index]
+        if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
+            chosen.append(problem.space.features(row[None, :]))
+            chosen_cube.append(row[None, :])
+            continue
         box = None
-        if _in_trust_region(settings, problem.started + len(chosen), problem.bandwidth):
+        if _in_trust_region(settings, number, problem.bandwidth):
             box = _trust_box(problem, objective[0], centres[0])  # type: ignore[index]
         rows = search.maximize(problem.space, acq, rng, centres, settings.candidates, box)
         accepted = batch.offer(rows, "bayes", limit=1)
         if not accepted:
             return
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
+        chosen_cube.append(rows[accepted[0] : accepted[0] + 1])
+
+
+def _local_step(problem: Problem, model: GaussianProcess, settings: Settings, number: int,
+                chosen: list[np.ndarray]) -> np.ndarray | None:
+    """One proposal in `local_every` is the Newton step of a quadratic fitted around the
+    incumbent (see `optimizer.local`), where one can be trusted: a single objective that looks
+    deterministic (no reported stddev, the GP's fitted noise near its floor), and never on
+    the proposals that search the whole space."""
+    every = settings.local_every
+    if not every or number % every or problem.goals.shape[1] != 1 or problem.stddevs is not None:
+        return None
+    if model.hyper.noise > local.NOISE_LIMIT:  # a noisy metric: least squares would chase noise
+        return None
+    if settings.trust_region and not _in_trust_region(settings, number, problem.bandwidth):
+        return None
+    feasible = problem.feasible
+    scales = model.hyper.length_scales[search.feature_columns(problem.space)]
+    open_rows = np.vstack([problem.pending_cube, *chosen])
+    return local.step(problem.cube[feasible], problem.goals[feasible, 0],
+                      problem.space.continuous_mask(), scales, open_rows)
 
 
 def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> bool:

@@ -38,6 +38,7 @@ class Settings:
     trust_region: bool = True
     global_every: int = 3
     trust_patience: int = 0
+    local_every: int = 2
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -120,4 +121,5 @@ _RULES = {
     "trust_region": _boolean,
     "global_every": _integer(0),
     "trust_patience": _integer(0),
+    "local_every": _integer(0),
 }
