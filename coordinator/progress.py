@@ -24,7 +24,7 @@ def describe(status: Status) -> str:
     best = "-" if status.best_value is None else f"{status.best_value:.6g}"
     return (f"observations {status.observations}/{status.budget}  best {best}  "
             f"open {status.open} (running {status.running})  failed {status.failed}  "
-            f"workers {len(status.workers)}")
+            f"busy workers {len(status.workers)}")
 
 
 class ProgressView:
@@ -56,7 +56,7 @@ class ProgressView:
         assert self._task is not None
         self._progress.update(self._task, completed=status.observations,
                               detail=f"best {best} | open {status.open} | failed "
-                                     f"{status.failed} | workers {len(status.workers)}")
+                                     f"{status.failed} | busy workers {len(status.workers)}")
 
     def close(self) -> None:
         if self._progress is not None:
