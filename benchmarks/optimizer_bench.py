@@ -54,31 +54,55 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         clock["asks"] += 1
         return points
 
+    noise = np.random.default_rng(20_000 + seed)
+    truths: list[float] = []
+
+    def observe(point: dict[str, Any]) -> float:
+        """The value told to the optimizer; the noise-free one is kept for the regret."""
+        truths.append(problem.function(point))
+        if not problem.noise:
+            return truths[-1]
+        return truths[-1] + problem.noise * float(noise.standard_normal())
+
     if getattr(contender, "synchronous", False):
-        values = _run_synchronous(problem, contender, q, ask)
+        observed = _run_synchronous(problem, contender, q, ask, observe)
     else:
-        values = _run_asynchronous(problem, contender, q, ask, durations)
-    best_so_far = np.log10(np.maximum(np.minimum.accumulate(values) - problem.minimum, 1e-12))
+        observed = _run_asynchronous(problem, contender, q, ask, durations, observe)
+    leader = _running_argmin(np.asarray(observed))
+    regret = np.asarray(truths)[leader] - problem.minimum
+    best_so_far = np.log10(np.maximum(regret, 1e-12))
     return {
         "problem": problem.name, "contender": name, "q": q, "seed": seed,
         "regret": float(best_so_far[-1]),
         "curve": [round(float(v), 3) for v in best_so_far],
         "seconds_per_ask": clock["seconds"] / max(clock["asks"], 1),
-        "evaluations": len(values),
+        "evaluations": len(observed),
     }
 
 
-def _run_synchronous(problem: Problem, contender: Contender, q: int, ask: Callable) -> list[float]:
+def _running_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the best observed value after each evaluation (the point a user would pick)."""
+    leaders, best = [], 0
+    for i, value in enumerate(values):
+        best = i if value < values[best] else best
+        leaders.append(best)
+    return np.array(leaders, dtype=int)
+
+
+def _run_synchronous(
+    problem: Problem, contender: Contender, q: int, ask: Callable, observe: Callable
+) -> list[float]:
     values: list[float] = []
     while len(values) < problem.budget:
         for point in ask(min(q, problem.budget - len(values)), []):
-            values.append(problem.function(point))
+            values.append(observe(point))
             contender.tell(point, values[-1])
     return values
 
 
 def _run_asynchronous(
-    problem: Problem, contender: Contender, q: int, ask: Callable, durations: np.random.Generator
+    problem: Problem, contender: Contender, q: int, ask: Callable, durations: np.random.Generator,
+    observe: Callable,
 ) -> list[float]:
     """q workers; when one finishes, its result is told and one new point is asked for."""
     running: list[tuple[float, int, dict[str, Any]]] = []
@@ -94,7 +118,7 @@ def _run_asynchronous(
     values: list[float] = []
     while running:
         now, _, point = heapq.heappop(running)
-        values.append(problem.function(point))
+        values.append(observe(point))
         contender.tell(point, values[-1])
         if issued < problem.budget:
             launch(ask(1, [p for _, _, p in running]), now)

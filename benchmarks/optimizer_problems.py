@@ -18,6 +18,7 @@ class Problem:
     function: Callable[[dict[str, Any]], float]
     minimum: float
     budget: int
+    noise: float = 0.0  # sd of Gaussian noise on every observed value (regret is noise-free)
 
 
 def branin(p: dict[str, Any]) -> float:
@@ -93,6 +94,13 @@ def problems() -> dict[str, Problem]:
     return {
         "branin": Problem(
             "branin", (dbl("x1", -5, 10), dbl("x2", 0, 15)), branin, BRANIN_MINIMUM, 40
+        ),
+        # Branin observed with noise (sd 0.1, 0.03 % of its range over the domain): the
+        # optimizer must not mistake it for a deterministic metric; regret is measured at the
+        # true value of the best observed point.
+        "branin-noisy": Problem(
+            "branin-noisy", (dbl("x1", -5, 10), dbl("x2", 0, 15)), branin, BRANIN_MINIMUM, 40,
+            noise=0.1,
         ),
         "hartmann6": Problem(
             "hartmann6", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6,
