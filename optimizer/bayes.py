@@ -5,8 +5,10 @@ every model at their predicted mean (kriging believer) or at the worst observed 
 (constant liar), so that the batch spreads out instead of piling onto one optimum;
 `pending: penalize` instead multiplies expected improvement by a local penalty around
 each of them (see `_penalized`).
-Two proposals in three are searched inside a trust region around the incumbent (see
-`optimizer.trust`); the third searches the whole space.
+Most proposals are searched inside a trust region around the incumbent (see
+`optimizer.trust`); one round in `global_every` searches the whole space. Where the
+objective looks deterministic, one proposal in `local_every` is instead the Newton step of
+a quadratic fitted around the incumbent (see `optimizer.local`).
 """
 
 from __future__ import annotations
@@ -140,15 +142,15 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         if goals > 1:
             weights = rng.dirichlet(np.ones(goals))
             objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
-        extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
-        acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
-        centres = _centres(problem, objective[1])  # type: ignore[index]
         number = problem.started + len(chosen)
         row = _local_step(problem, objective[0], settings, number, chosen_cube)  # type: ignore[index]
         if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
             chosen.append(problem.space.features(row[None, :]))
             chosen_cube.append(row[None, :])
             continue
+        extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
+        acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
+        centres = _centres(problem, objective[1])  # type: ignore[index]
         box = None
         if _in_trust_region(settings, number, problem.bandwidth):
             box = _trust_box(problem, objective[0], centres[0])  # type: ignore[index]

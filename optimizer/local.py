@@ -43,7 +43,18 @@ def step(cube: np.ndarray, values: np.ndarray, continuous: np.ndarray,
         return None
     rows = np.flatnonzero(same)
     offsets = (cube[rows][:, continuous] - centre[continuous]) / scales[continuous]
-    nearest = rows[np.argsort(np.sum(offsets**2, axis=1), kind="stable")[:needed]]
+    order = rows[np.argsort(np.sum(offsets**2, axis=1), kind="stable")]
+    target = _newton(cube, values, order[:needed], centre, continuous, scales)
+    if target is None:
+        return None
+    length = _length(target - centre, continuous, scales)
+    return None if _under_way(target, pending, continuous, scales, 0.5 * length) else target
+
+
+def _newton(cube: np.ndarray, values: np.ndarray, nearest: np.ndarray, centre: np.ndarray,
+            continuous: np.ndarray, scales: np.ndarray) -> np.ndarray | None:
+    """The quadratic through the nearest points, in units of their reach, and its maximum."""
+    dimension = int(continuous.sum())
     local = (cube[nearest][:, continuous] - centre[continuous]) / scales[continuous]
     radius = float(np.max(np.abs(local)))
     if not radius > 0.0:
@@ -64,8 +75,7 @@ def step(cube: np.ndarray, values: np.ndarray, continuous: np.ndarray,
     move = np.clip(move, -1.0, 1.0)  # no further than the neighbourhood reaches
     target = centre.copy()
     target[continuous] = np.clip(centre[continuous] + move * radius * scales[continuous], 0.0, 1.0)
-    length = _length(target - centre, continuous, scales)
-    return None if _under_way(target, pending, continuous, scales, 0.5 * length) else target
+    return target
 
 
 def _length(offset: np.ndarray, continuous: np.ndarray, scales: np.ndarray) -> float:

@@ -38,7 +38,7 @@ class Settings:
     trust_region: bool = True
     global_every: int = 3
     trust_patience: int = 0
-    local_every: int = 2
+    local_every: int = 3
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
