@@ -80,7 +80,9 @@ def history(noise=0.0, n=16, stddev=None):
 
 
 def test_a_deterministic_basin_gets_a_quadratic_proposal_at_its_optimum():
-    props = suggest(SPACE, [Metric("f")], history(), [], 2, Settings(seed=0), 2)
+    every = Settings().local_every
+    observations = history(n=5 * every)  # the next proposal's number is a multiple of every
+    props = suggest(SPACE, [Metric("f")], observations, [], 1, Settings(seed=0))
     steps = [p for p in props if p.strategy == "quadratic"]
     assert len(steps) == 1
     point = steps[0].assignments
