@@ -1,12 +1,13 @@
 """A quadratic response surface around the incumbent, and the Newton step to its optimum.
 
-Inside a smooth basin a GP's posterior mean converges on the optimum only linearly (about
-0.1 to 0.3 decades of regret per evaluation on Branin), while a full quadratic fitted to
-the few points nearest the incumbent lands where those points say the basin bottoms out,
-often several decades closer (derivative-free trust-region methods such as NEWUOA rest on
-the same model). The step is taken only where the model is trustworthy: enough points
-that are local (at most half the history), a fit that is concave (larger is better), and a
-step no longer than the neighbourhood it was fitted on.
+Inside a smooth basin the GP's proposals close in on the optimum slowly (about 0.1 to 0.3
+decades of regret per evaluation on Branin), while a full quadratic fitted to the few
+points nearest the incumbent lands where those points say the basin bottoms out, often
+several decades closer (derivative-free trust-region methods such as NEWUOA rest on the
+same model). The step is taken only where the model is trustworthy: enough points that are
+local (at most half the history), a fit that is concave (larger is better), and a step no
+longer than the neighbourhood it was fitted on. A step that an open suggestion already
+covers is not proposed twice.
 
 Only double coordinates are modelled. Ints and categoricals stay at the incumbent's values,
 and only points sharing them are neighbours.
