@@ -1,13 +1,13 @@
 """A quadratic response surface around the incumbent, and the Newton step to its optimum.
 
 Inside a smooth basin the GP's proposals close in on the optimum slowly (about 0.1 to 0.3
-decades of regret per evaluation on Branin), while a full quadratic fitted to the few
-points nearest the incumbent lands where those points say the basin bottoms out, often
-several decades closer (derivative-free trust-region methods such as NEWUOA rest on the
-same model). The step is taken only where the model is trustworthy: enough points that are
-local (at most half the history), a fit that is concave (larger is better), and a step no
-longer than the neighbourhood it was fitted on. A step that an open suggestion already
-covers is not proposed twice.
+decades of regret per evaluation on Branin), while a full quadratic through the few points
+nearest the incumbent (as many as it has coefficients) lands where those points say the
+basin bottoms out, often several decades closer (derivative-free trust-region methods such
+as NEWUOA rest on the same model). The step is taken only where the model is trustworthy:
+enough points that are local (at most half the history), a fit that is concave (larger is
+better), and a step no longer than the neighbourhood it was fitted on. A step that an open
+suggestion already covers is not proposed twice.
 
 Only double coordinates are modelled. Ints and categoricals stay at the incumbent's values,
 and only points sharing them are neighbours.
@@ -18,7 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 NOISE_LIMIT = 1e-4  # GP noise variance (standardized data) above which a metric is noisy
-SPARE = 2  # neighbours beyond the number of coefficients: a least-squares fit, not interpolation
+# Neighbours beyond the number of coefficients. 0 interpolates: the nearest points are the
+# most accurate about the basin's bottom, and at q=8 on Branin 0, 1, 2 and 4 spare points
+# gave -10.1, -9.0, -8.4 and -7.5 (median log10 regret, seeds 0-39).
+SPARE = 0
 
 
 def coefficients(dimension: int) -> int:
