@@ -136,17 +136,15 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
     feasibility = _feasibility_models(problem, rng)
     goals = problem.goals.shape[1]
     objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
-    chosen: list[np.ndarray] = []  # features of this batch's proposals so far
-    chosen_cube: list[np.ndarray] = []  # and their design-cube rows
+    chosen: list[np.ndarray] = []
     while not batch.full:
         if goals > 1:
             weights = rng.dirichlet(np.ones(goals))
             objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
         number = problem.started + len(chosen)
-        row = _local_step(problem, objective[0], settings, number, chosen_cube)  # type: ignore[index]
+        row = _local_step(problem, objective[0], settings, number, batch.cube())  # type: ignore[index]
         if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
             chosen.append(problem.space.features(row[None, :]))
-            chosen_cube.append(row[None, :])
             continue
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
         acq = _acquisition(problem, objective, feasibility, extra, settings)  # type: ignore[arg-type]
@@ -159,11 +157,10 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         if not accepted:
             return
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
-        chosen_cube.append(rows[accepted[0] : accepted[0] + 1])
 
 
 def _local_step(problem: Problem, model: GaussianProcess, settings: Settings, number: int,
-                chosen: list[np.ndarray]) -> np.ndarray | None:
+                chosen: np.ndarray) -> np.ndarray | None:
     """One proposal in `local_every` is the Newton step of a quadratic fitted around the
     incumbent (see `optimizer.local`), where one can be trusted: a single objective that looks
     deterministic (no reported stddev, the GP's fitted noise near its floor), and never on
@@ -176,10 +173,9 @@ def _local_step(problem: Problem, model: GaussianProcess, settings: Settings, nu
     if settings.trust_region and not _in_trust_region(settings, number, problem.bandwidth):
         return None
     feasible = problem.feasible
-    scales = model.hyper.length_scales[search.feature_columns(problem.space)]
-    open_rows = np.vstack([problem.pending_cube, *chosen])
+    open_rows = np.vstack([problem.pending_cube, chosen])
     return local.step(problem.cube[feasible], problem.goals[feasible, 0],
-                      problem.space.continuous_mask(), scales, open_rows)
+                      problem.space.continuous_mask(), _cube_scales(problem, model), open_rows)
 
 
 def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> bool:
@@ -196,10 +192,14 @@ def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> boo
 
 def _trust_box(problem: Problem, model: GaussianProcess, centre: np.ndarray) -> search.Box:
     """The trust region around the incumbent, shaped by the objective's length scales."""
-    space = problem.space
-    scales = model.hyper.length_scales[search.feature_columns(space)]  # type: ignore[attr-defined]
-    ordered = np.array([p.type != "categorical" for p in space.parameters])  # type: ignore[attr-defined]
-    return trust.box(centre, scales, problem.trust_length, ordered)
+    ordered = np.array([p.type != "categorical" for p in problem.space.parameters])  # type: ignore[attr-defined]
+    return trust.box(centre, _cube_scales(problem, model), problem.trust_length, ordered)
+
+
+def _cube_scales(problem: Problem, model: GaussianProcess) -> np.ndarray:
+    """The model's length scale for each design-cube coordinate (a categorical's first
+    one-hot column stands for it)."""
+    return model.hyper.length_scales[search.feature_columns(problem.space)]  # type: ignore[no-any-return]
 
 
 def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianProcess, np.ndarray]:  # type: ignore[no-untyped-def]

@@ -42,16 +42,14 @@ def step(cube: np.ndarray, values: np.ndarray, continuous: np.ndarray,
         return None
     best = int(np.argmax(values))
     centre = cube[best]
-    same = np.all(np.isclose(cube[:, ~continuous], centre[~continuous]), axis=1)
-    if int(same.sum()) < needed:
+    rows = np.flatnonzero(_same_cells(cube, centre, continuous))
+    if len(rows) < needed:
         return None
-    rows = np.flatnonzero(same)
-    offsets = (cube[rows][:, continuous] - centre[continuous]) / scales[continuous]
-    order = rows[np.argsort(np.sum(offsets**2, axis=1), kind="stable")]
+    order = rows[np.argsort(_distances(cube[rows], centre, continuous, scales), kind="stable")]
     target = _newton(cube, values, order[:needed], centre, continuous, scales)
     if target is None:
         return None
-    length = _length(target - centre, continuous, scales)
+    length = float(_distances(target[None, :], centre, continuous, scales)[0])
     return None if _under_way(target, pending, continuous, scales, 0.5 * length) else target
 
 
@@ -82,17 +80,23 @@ def _newton(cube: np.ndarray, values: np.ndarray, nearest: np.ndarray, centre: n
     return target
 
 
-def _length(offset: np.ndarray, continuous: np.ndarray, scales: np.ndarray) -> float:
-    return float(np.sqrt(np.sum((offset / scales)[continuous] ** 2)))
+def _distances(rows: np.ndarray, point: np.ndarray, continuous: np.ndarray,
+               scales: np.ndarray) -> np.ndarray:
+    """Euclidean distance over the doubles, in length scales, from each row to point."""
+    return np.sqrt(np.sum(((rows - point) / scales)[:, continuous] ** 2, axis=1))
+
+
+def _same_cells(rows: np.ndarray, point: np.ndarray, continuous: np.ndarray) -> np.ndarray:
+    """Which rows share point's int and categorical values."""
+    return np.all(np.isclose(rows[:, ~continuous], point[~continuous]), axis=1)
 
 
 def _under_way(point: np.ndarray, pending: np.ndarray, continuous: np.ndarray,
                scales: np.ndarray, within: float) -> bool:
     if not len(pending):
         return False
-    gaps = np.sqrt(np.sum(((pending - point) / scales)[:, continuous] ** 2, axis=1))
-    same = np.all(np.isclose(pending[:, ~continuous], point[~continuous]), axis=1)
-    return bool(np.any((gaps <= within) & same))
+    near = _distances(pending, point, continuous, scales) <= within
+    return bool(np.any(near & _same_cells(pending, point, continuous)))
 
 
 def _terms(z: np.ndarray) -> np.ndarray:
