@@ -137,12 +137,13 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
     goals = problem.goals.shape[1]
     objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
     chosen: list[np.ndarray] = []
+    quadratic = None if objective is None else _quadratic(problem, objective[0], settings)
     while not batch.full:
         if goals > 1:
             weights = rng.dirichlet(np.ones(goals))
             objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
         number = problem.started + len(chosen)
-        row = _local_step(problem, objective[0], settings, number, batch.cube())  # type: ignore[index]
+        row = _local_step(problem, settings, number, quadratic)
         if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
             chosen.append(problem.space.features(row[None, :]))
             continue
@@ -159,23 +160,31 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
 
 
-def _local_step(problem: Problem, model: GaussianProcess, settings: Settings, number: int,
-                chosen: np.ndarray) -> np.ndarray | None:
-    """One proposal in `local_every` is the Newton step of a quadratic fitted around the
-    incumbent (see `optimizer.local`), where one can be trusted: a single objective that looks
-    deterministic (no reported stddev, the GP's fitted noise near its floor), and never on
-    the proposals that search the whole space."""
-    every = settings.local_every
-    if not every or number % every or problem.goals.shape[1] != 1 or problem.stddevs is not None:
+def _quadratic(problem: Problem, model: GaussianProcess, settings: Settings) -> np.ndarray | None:
+    """The Newton step of a quadratic fitted around the incumbent (see `optimizer.local`),
+    where one can be trusted: a single objective that looks deterministic (no reported
+    stddev, the GP's fitted noise near its floor). It depends only on the observations, so
+    it is fitted once per call."""
+    if not settings.local_every or problem.goals.shape[1] != 1 or problem.stddevs is not None:
         return None
     if model.hyper.noise > local.NOISE_LIMIT:  # a noisy metric: least squares would chase noise
         return None
+    feasible = problem.feasible
+    taken = np.vstack([problem.cube, problem.pending_cube])
+    return local.step(problem.cube[feasible], problem.goals[feasible, 0],
+                      problem.space.continuous_mask(), _cube_scales(problem, model), taken)
+
+
+def _local_step(problem: Problem, settings: Settings, number: int,
+                quadratic: np.ndarray | None) -> np.ndarray | None:
+    """One proposal in `local_every` is the quadratic's step, never one of the proposals
+    that search the whole space. A step the batch already holds, or that is open or
+    observed, is refused by the batch and the slot goes to the acquisition."""
+    if quadratic is None or number % settings.local_every:
+        return None
     if settings.trust_region and not _in_trust_region(settings, number, problem.bandwidth):
         return None
-    feasible = problem.feasible
-    open_rows = np.vstack([problem.pending_cube, chosen])
-    return local.step(problem.cube[feasible], problem.goals[feasible, 0],
-                      problem.space.continuous_mask(), _cube_scales(problem, model), open_rows)
+    return quadratic
 
 
 def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> bool:

@@ -6,7 +6,7 @@ from optimizer import Metric, Observation, Parameter, Settings, Space, local, su
 
 DOUBLES = np.array([True, True])
 SCALES = np.array([0.3, 0.3])
-NONE_PENDING = np.empty((0, 2))
+NO_POINTS = np.empty((0, 2))
 
 
 def bowl(cube):
@@ -21,7 +21,7 @@ def scattered(n=14, seed=0):
 
 def test_a_quadratic_basin_is_solved_in_one_step():
     cube = scattered()
-    row = local.step(cube, bowl(cube), DOUBLES, SCALES, NONE_PENDING)
+    row = local.step(cube, bowl(cube), DOUBLES, SCALES, NO_POINTS)
     assert row is not None
     np.testing.assert_allclose(row, [0.31, 0.62], atol=1e-9)
 
@@ -29,32 +29,23 @@ def test_a_quadratic_basin_is_solved_in_one_step():
 def test_no_step_without_a_maximum_to_step_to():
     cube = scattered()
     saddle = (cube[:, 0] - 0.5) ** 2 - (cube[:, 1] - 0.5) ** 2
-    assert local.step(cube, saddle, DOUBLES, SCALES, NONE_PENDING) is None
+    assert local.step(cube, saddle, DOUBLES, SCALES, NO_POINTS) is None
     upside_down = -bowl(cube)
-    assert local.step(cube, upside_down, DOUBLES, SCALES, NONE_PENDING) is None
+    assert local.step(cube, upside_down, DOUBLES, SCALES, NO_POINTS) is None
 
 
 def test_no_step_until_the_neighbourhood_is_at_most_half_the_history():
     cube = scattered(n=2 * local.coefficients(2) - 1)
-    assert local.step(cube, bowl(cube), DOUBLES, SCALES, NONE_PENDING) is None
+    assert local.step(cube, bowl(cube), DOUBLES, SCALES, NO_POINTS) is None
 
 
 def test_the_step_stays_within_the_neighbourhood_it_was_fitted_on():
     cube = 0.05 + 0.1 * scattered(n=14)  # a cluster far from the bowl's maximum
-    row = local.step(cube, bowl(cube), DOUBLES, SCALES, NONE_PENDING)
+    row = local.step(cube, bowl(cube), DOUBLES, SCALES, NO_POINTS)
     assert row is not None
     best = cube[np.argmax(bowl(cube))]
     reach = np.max(np.abs(cube - best))
     assert np.all(np.abs(row - best) <= reach + 1e-12)
-
-
-def test_a_step_already_under_way_is_not_proposed_again():
-    cube = scattered()
-    target = local.step(cube, bowl(cube), DOUBLES, SCALES, NONE_PENDING)
-    nearby = target[None, :] + 1e-6
-    assert local.step(cube, bowl(cube), DOUBLES, SCALES, nearby) is None
-    far = np.array([[0.9, 0.1]])
-    np.testing.assert_allclose(local.step(cube, bowl(cube), DOUBLES, SCALES, far), target)
 
 
 def test_ints_and_categoricals_stay_at_the_incumbents_values():
@@ -97,3 +88,17 @@ def test_noisy_metrics_and_the_switch_get_no_quadratic_proposal():
     ):
         props = suggest(SPACE, [Metric("f")], observations, [], 4, settings, 4)
         assert {p.strategy for p in props} == {"bayes"}
+
+
+def test_an_open_point_near_the_step_does_not_hold_it_back_but_a_repeat_is_refused():
+    observations, settings = history(), Settings(seed=0, local_every=1)
+    alone = suggest(SPACE, [Metric("f")], observations, [], 1, settings)[0]
+    assert alone.strategy == "quadratic"
+    nearby = {"x": alone.assignments["x"] + 1e-4, "y": alone.assignments["y"]}
+    again = suggest(SPACE, [Metric("f")], observations, [nearby], 1, settings)[0]
+    assert again == alone
+    x, y = alone.assignments["x"], alone.assignments["y"]
+    for twin in ({"x": x, "y": y}, {"x": x + 1e-15, "y": y}):  # the same point, or all but
+        repeat = suggest(SPACE, [Metric("f")], observations, [twin], 1, settings)[0]
+        assert repeat.strategy == "bayes"
+        assert abs(repeat.assignments["x"] - x) + abs(repeat.assignments["y"] - y) > 1e-6
