@@ -178,8 +178,9 @@ def _quadratic(problem: Problem, model: GaussianProcess, settings: Settings) -> 
 def _local_step(problem: Problem, settings: Settings, number: int,
                 quadratic: np.ndarray | None) -> np.ndarray | None:
     """One proposal in `local_every` is the quadratic's step, never one of the proposals
-    that search the whole space. A step the batch already holds, or that is open or
-    observed, is refused by the batch and the slot goes to the acquisition."""
+    that search the whole space. `local.step` refuses a repeat of an open or observed
+    point; offered again within one batch, the same step is refused by the batch. Either
+    way the slot goes to the acquisition."""
     if quadratic is None or number % settings.local_every:
         return None
     if settings.trust_region and not _in_trust_region(settings, number, problem.bandwidth):
