@@ -32,7 +32,7 @@ class RemoteHost:
         return f"198.18.{self.index}.2"
 
     def create(self) -> RemoteHost:
-        outside, inside = f"vc{self.index}h{os.getpid() % 1000}", f"vc{self.index}n"
+        outside, inside = f"vc{self.index}h{os.getpid() % 100000}", f"vc{self.index}n"
         _ip("ip", "netns", "add", self.name)
         try:
             _ip("ip", "link", "add", outside, "type", "veth", "peer", "name", inside,

@@ -32,12 +32,18 @@ def remote_hosts():
     if not netns_available():
         message = "network namespaces need root and iproute2"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    tag = f"{os.getpid() % 10000}-{random.randrange(1000)}"
-    hosts = [RemoteHost(f"celeriac-{tag}-{i}", 10 + i + random.randrange(0, 200),
-                        delay_ms=2).create() for i in range(2)]
-    yield hosts
-    for host in hosts:
-        host.delete()
+    # Not the test run's seeded `random`: names and subnets must differ from any namespace
+    # a killed earlier run left behind.
+    rng = random.SystemRandom()
+    tag, base = f"{os.getpid() % 10000}-{rng.randrange(1000)}", rng.randrange(10, 240)
+    hosts: list[RemoteHost] = []
+    try:
+        for i in range(2):  # each one created is deleted, even if the next one fails
+            hosts.append(RemoteHost(f"celeriac-{tag}-{i}", base + i, delay_ms=2).create())
+        yield hosts
+    finally:
+        for host in hosts:
+            host.delete()
 
 
 def test_workers_in_other_network_namespaces_finish_the_experiment_with_every_guarantee(
