@@ -137,13 +137,16 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
     goals = problem.goals.shape[1]
     objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
     chosen: list[np.ndarray] = []
-    quadratic = None if objective is None else _quadratic(problem, objective[0], settings)
+    numbers = range(problem.started, problem.started + batch.k)  # this batch's proposals
+    quadratic = None
+    if objective is not None and any(_local_slot(problem, settings, n) for n in numbers):
+        quadratic = _quadratic(problem, objective[0])
     while not batch.full:
         if goals > 1:
             weights = rng.dirichlet(np.ones(goals))
             objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
         number = problem.started + len(chosen)
-        row = _local_step(problem, settings, number, quadratic)
+        row = quadratic if _local_slot(problem, settings, number) else None
         if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
             chosen.append(problem.space.features(row[None, :]))
             continue
@@ -160,12 +163,12 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
 
 
-def _quadratic(problem: Problem, model: GaussianProcess, settings: Settings) -> np.ndarray | None:
+def _quadratic(problem: Problem, model: GaussianProcess) -> np.ndarray | None:
     """The Newton step of a quadratic fitted around the incumbent (see `optimizer.local`),
     where one can be trusted: a single objective that looks deterministic (no reported
     stddev, the GP's fitted noise near its floor). It depends only on the observations, so
-    it is fitted once per call."""
-    if not settings.local_every or problem.goals.shape[1] != 1 or problem.stddevs is not None:
+    it is fitted once per call, and only when one of the batch's slots can take it."""
+    if problem.goals.shape[1] != 1 or problem.stddevs is not None:
         return None
     if model.hyper.noise > local.NOISE_LIMIT:  # a noisy metric: least squares would chase noise
         return None
@@ -175,17 +178,14 @@ def _quadratic(problem: Problem, model: GaussianProcess, settings: Settings) -> 
                       problem.space.continuous_mask(), _cube_scales(problem, model), taken)
 
 
-def _local_step(problem: Problem, settings: Settings, number: int,
-                quadratic: np.ndarray | None) -> np.ndarray | None:
+def _local_slot(problem: Problem, settings: Settings, number: int) -> bool:
     """One proposal in `local_every` is the quadratic's step, never one of the proposals
     that search the whole space. `local.step` refuses a repeat of an open or observed
     point; offered again within one batch, the same step is refused by the batch. Either
     way the slot goes to the acquisition."""
-    if quadratic is None or number % settings.local_every:
-        return None
-    if settings.trust_region and not _in_trust_region(settings, number, problem.bandwidth):
-        return None
-    return quadratic
+    if not settings.local_every or number % settings.local_every:
+        return False
+    return not settings.trust_region or _in_trust_region(settings, number, problem.bandwidth)
 
 
 def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> bool:
