@@ -55,15 +55,16 @@ def step(cube: np.ndarray, values: np.ndarray, continuous: np.ndarray,
         return None
     order = rows[np.argsort(_distances(cube[rows], centre, continuous, scales), kind="stable")]
     target = _newton(cube, values, order[:needed], centre, continuous, scales)
-    return None if target is None or _repeats(target, taken, continuous, scales) else target
+    return None if target is None or repeats(target, taken, continuous, scales) else target
 
 
-def _repeats(point: np.ndarray, taken: np.ndarray, continuous: np.ndarray,
-             scales: np.ndarray) -> bool:
-    """Whether point is, for any model, one of the taken rows: closer than SAME."""
+def repeats(point: np.ndarray, taken: np.ndarray, continuous: np.ndarray,
+            scales: np.ndarray, within: float = SAME) -> bool:
+    """Whether point is one of the taken rows for the model: closer than `within` length
+    scales over the doubles, and the same ints and categoricals."""
     if not len(taken):
         return False
-    near = _distances(taken, point, continuous, scales) < SAME
+    near = _distances(taken, point, continuous, scales) < within
     return bool(np.any(near & _same_cells(taken, point, continuous)))
 
 

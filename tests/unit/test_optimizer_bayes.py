@@ -210,3 +210,38 @@ def test_repeated_observations_of_the_same_points_still_fit():
     history = [Observation(p, {"f": peak(p)}) for p in points * 6]
     props = suggest(SPACE, [Metric("f")], history, points[:2], 3, Settings(seed=2), 5)
     assert len(props) == 3
+
+
+def _kinds_searched(monkeypatch, history, pending, settings):
+    """Which acquisitions one proposal was searched with, in order."""
+    from optimizer import bayes
+
+    kinds = []
+    maximize = bayes.search.maximize
+
+    def spy(space, acq, *args, **kwargs):
+        kinds.append(acq.objective.kind)
+        return maximize(space, acq, *args, **kwargs)
+
+    monkeypatch.setattr(bayes.search, "maximize", spy)
+    suggest(SPACE, [Metric("f")], history, pending, 1, settings, 1 + len(pending))
+    return kinds
+
+
+def test_a_lone_proposal_that_would_repeat_an_observation_goes_to_expected_improvement(
+        monkeypatch):
+    # f = x + y peaks at the observed corner (1, 1): nothing reaches above the best
+    # observation, so the confidence bound's maximum is that observation again
+    points = SPACE.decode(np.random.default_rng(0).random((14, 2))) + [{"x": 1.0, "y": 1.0}]
+    corner = [Observation(p, {"f": p["x"] + p["y"]}) for p in points]
+    settings = Settings(seed=0, local_every=0, trust_region=False)
+    assert _kinds_searched(monkeypatch, corner, [], settings) == ["lcb", "ei"]
+    monkeypatch.undo()
+    # with pending points the bound stays (believer-EI would leave the optimum too early)
+    assert _kinds_searched(monkeypatch, corner, [{"x": 0.2, "y": 0.2}], settings) == ["lcb"]
+    monkeypatch.undo()
+    # an interior peak leaves the bound something to learn
+    assert _kinds_searched(monkeypatch, grid_history(), [], settings) == ["lcb"]
+    monkeypatch.undo()
+    forced = Settings(seed=0, local_every=0, trust_region=False, acquisition="lcb")
+    assert _kinds_searched(monkeypatch, corner, [], forced) == ["lcb"]
