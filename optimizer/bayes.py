@@ -166,11 +166,15 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
 def _search(problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings,  # type: ignore[no-untyped-def]
             rng, centres: np.ndarray, box: search.Box | None) -> np.ndarray:
     """Candidate rows, best first. `auto` is the confidence bound, except that a lone
-    proposal which would repeat an observation goes to expected improvement (`_repeats`)."""
+    proposal which would repeat an observation goes to expected improvement (`_repeats`).
+    Before any observation is feasible there is no bound, only feasibility, and nothing to
+    hand over."""
     kind = "lcb" if settings.acquisition == "auto" else settings.acquisition
     acq = _acquisition(problem, objective, feasibility, extra, settings, kind)
     rows = search.maximize(problem.space, acq, rng, centres, settings.candidates, box)
-    if settings.acquisition != "auto" or len(extra) or not _repeats(problem, objective[0], rows[0]):
+    if settings.acquisition != "auto" or len(extra) or acq.objective is None:
+        return rows
+    if not _repeats(problem, objective[0], rows[0]):
         return rows
     acq = _acquisition(problem, objective, feasibility, extra, settings, "ei")
     return search.maximize(problem.space, acq, rng, centres, settings.candidates, box)
