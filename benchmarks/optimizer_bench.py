@@ -40,6 +40,8 @@ from benchmarks.optimizer_contenders import CONTENDERS, Contender  # noqa: E402
 from benchmarks.optimizer_problems import Problem, problems  # noqa: E402
 from optimizer import Metric, Observation, Parameter, Settings, Space, suggest  # noqa: E402
 
+FLOOR = -12.0  # log10 regret: below this, rounding in the problems' minima dominates
+
 
 def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any]) -> dict[str, Any]:
     """One optimization run; returns log10 simple regret and optimizer time per ask."""
@@ -56,10 +58,12 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
 
     noise = np.random.default_rng(20_000 + seed)
     truths: list[float] = []
+    known: list[int] = []  # per evaluation: results the optimizer had when it chose the point
 
-    def observe(point: dict[str, Any]) -> float:
+    def observe(point: dict[str, Any], chosen_knowing: int) -> float:
         """The value told to the optimizer; the noise-free one is kept for the regret."""
         truths.append(problem.function(point))
+        known.append(chosen_knowing)
         if not problem.noise:
             return truths[-1]
         return truths[-1] + problem.noise * float(noise.standard_normal())
@@ -70,11 +74,14 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         observed = _run_asynchronous(problem, contender, q, ask, durations, observe)
     leader = _running_argmin(np.asarray(observed))
     regret = np.asarray(truths)[leader] - problem.minimum
-    best_so_far = np.log10(np.maximum(regret, 1e-12))
+    best_so_far = np.log10(np.maximum(regret, 10.0**FLOOR))
+    own = np.log10(np.maximum(np.asarray(truths) - problem.minimum, 10.0**FLOOR))
     return {
         "problem": problem.name, "contender": name, "q": q, "seed": seed,
         "regret": float(best_so_far[-1]),
         "curve": [round(float(v), 3) for v in best_so_far],
+        "points": [round(float(v), 3) for v in own],
+        "known": known,
         "seconds_per_ask": clock["seconds"] / max(clock["asks"], 1),
         "evaluations": len(observed),
     }
@@ -94,8 +101,9 @@ def _run_synchronous(
 ) -> list[float]:
     values: list[float] = []
     while len(values) < problem.budget:
+        knowing = len(values)
         for point in ask(min(q, problem.budget - len(values)), []):
-            values.append(observe(point))
+            values.append(observe(point, knowing))
             contender.tell(point, values[-1])
     return values
 
@@ -105,23 +113,24 @@ def _run_asynchronous(
     observe: Callable,
 ) -> list[float]:
     """q workers; when one finishes, its result is told and one new point is asked for."""
-    running: list[tuple[float, int, dict[str, Any]]] = []
+    running: list[tuple[float, int, int, dict[str, Any]]] = []
     issued = 0
+    values: list[float] = []
 
     def launch(points: list[dict[str, Any]], now: float) -> None:
         nonlocal issued
         for point in points:
-            heapq.heappush(running, (now + float(durations.exponential()), issued, point))
+            finish = now + float(durations.exponential())
+            heapq.heappush(running, (finish, issued, len(values), point))
             issued += 1
 
     launch(ask(min(q, problem.budget), []), 0.0)
-    values: list[float] = []
     while running:
-        now, _, point = heapq.heappop(running)
-        values.append(observe(point))
+        now, _, knowing, point = heapq.heappop(running)
+        values.append(observe(point, knowing))
         contender.tell(point, values[-1])
         if issued < problem.budget:
-            launch(ask(1, [p for _, _, p in running]), now)
+            launch(ask(1, [p for *_, p in running]), now)
     return values
 
 
@@ -239,6 +248,37 @@ def delays(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def pipeline(results: list[dict[str, Any]]) -> str:
+    """How much each point chosen in the second half of the budget gains over what its
+    optimizer knew, against how fast the best so far moves.
+
+    A point's gain is its own log10 regret minus that of the best result known when it was
+    chosen (negative: it is better). With q workers that knowledge is q - 1 results behind,
+    so even proposals as good as sequential ones move the best so far more slowly per
+    evaluation where each gain builds on the last (a basin's endgame).
+    """
+    lines = ["| problem | contender | q | points | median gain over the incumbent it knew | "
+             "share better than it | results between choice and report | best so far, "
+             "decades per evaluation |", "|---|---|---|---|---|---|---|---|"]
+    for (prob, name, q), runs in sorted(_grouped(results).items()):
+        runs = [r for r in runs if "known" in r]
+        if not runs:
+            continue
+        gains, between, rates = [], [], []
+        for r in runs:
+            curve, half = r["curve"], len(r["curve"]) // 2
+            for i, (own, knew) in enumerate(zip(r["points"], r["known"], strict=True)):
+                if knew >= half and curve[knew - 1] > FLOOR + 1:  # a floored one gains nothing
+                    gains.append(own - curve[knew - 1])
+                    between.append(i - knew)
+            rates.append((curve[half - 1] - curve[-1]) / (len(curve) - half))
+        gain = np.array(gains)
+        lines.append(f"| {prob} | {name} | {q} | {len(gain)} | {np.median(gain):.2f} | "
+                     f"{np.mean(gain < 0):.2f} | {np.median(between):.1f} | "
+                     f"{np.median(rates):.3f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed")
@@ -264,6 +304,7 @@ def main() -> None:
         if args.curves:
             print(curves(results))
             print(delays(results))
+            print(pipeline(results))
         return
     options = json.loads(args.settings)
     tasks = _tasks(args)

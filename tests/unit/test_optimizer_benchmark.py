@@ -1,0 +1,38 @@
+"""The optimizer benchmark's bookkeeping: what each point's optimizer knew when it chose it."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import optimizer_contenders
+from benchmarks.optimizer_bench import pipeline, run
+from benchmarks.optimizer_problems import problems
+
+
+@pytest.mark.parametrize("q", [1, 4])
+def test_each_point_records_the_results_known_when_it_was_chosen(q: int) -> None:
+    row = run(problems()["branin"], "random", q, seed=3, options={})
+    known, budget = row["known"], row["evaluations"]
+    assert len(known) == len(row["points"]) == budget
+    assert known.count(0) == q  # the first wave knew nothing
+    assert all(k <= i for i, k in enumerate(known))  # never its own result or a later one
+    if q == 1:
+        assert known == list(range(budget))
+
+
+def test_a_synchronous_batch_knows_every_result_before_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    class Synchronous(optimizer_contenders.RandomSearch):
+        synchronous = True
+
+    monkeypatch.setitem(optimizer_contenders.CONTENDERS, "random", Synchronous)
+    row = run(problems()["branin"], "random", 4, seed=3, options={})
+    assert row["known"] == [4 * (i // 4) for i in range(row["evaluations"])]
+
+
+def test_the_pipeline_table_measures_gains_against_the_known_incumbent() -> None:
+    curve = [0.0, -1.0, -1.0, -3.0]  # best so far after each evaluation
+    row = {"problem": "p", "contender": "c", "q": 2, "curve": curve,
+           "points": [0.0, -1.0, 0.5, -3.0], "known": [0, 0, 2, 2]}
+    table = pipeline([row]).splitlines()
+    # points 2 and 3 were chosen knowing two results (incumbent -1.0): gains +1.5 and -2.0
+    assert table[-1] == "| p | c | 2 | 2 | -0.25 | 0.50 | 0.5 | 1.000 |"
