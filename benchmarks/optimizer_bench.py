@@ -12,7 +12,10 @@ workers whose evaluation times are drawn from one seeded exponential stream:
 * random: uniform sampling.
 
 Reports median and IQR of log10 simple regret and optimizer seconds per ask, plus the time
-to produce a batch of 4 after 50/200/1000 observations. Example quick run:
+to produce a batch of 4 after 50/200/1000 observations. `--report F --curves` adds the median
+best-so-far curves, the delays table (each q against sequential runs with as much
+information) and the pipeline table (each point's gain over the incumbent its optimizer
+knew, against how fast the best so far moves). Example quick run:
 
     python benchmarks/optimizer_bench.py --problems branin --contenders celeriac --seeds 3
 """
@@ -273,8 +276,9 @@ def pipeline(results: list[dict[str, Any]]) -> str:
                     between.append(i - knew)
             rates.append((curve[half - 1] - curve[-1]) / (len(curve) - half))
         gain = np.array(gains)
-        lines.append(f"| {prob} | {name} | {q} | {len(gain)} | {np.median(gain):.2f} | "
-                     f"{np.mean(gain < 0):.2f} | {np.median(between):.1f} | "
+        cells = (f"{np.median(gain):.2f} | {np.mean(gain < 0):.2f} | {np.median(between):.1f}"
+                 if len(gain) else "- | - | -")  # every incumbent already at the floor
+        lines.append(f"| {prob} | {name} | {q} | {len(gain)} | {cells} | "
                      f"{np.median(rates):.3f} |")
     return "\n".join(lines)
 

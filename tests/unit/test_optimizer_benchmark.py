@@ -20,7 +20,7 @@ def test_each_point_records_the_results_known_when_it_was_chosen(q: int) -> None
         assert known == list(range(budget))
 
 
-def test_a_synchronous_batch_knows_every_result_before_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_synchronous_batch_knows_every_result_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
     class Synchronous(optimizer_contenders.RandomSearch):
         synchronous = True
 
@@ -36,3 +36,9 @@ def test_the_pipeline_table_measures_gains_against_the_known_incumbent() -> None
     table = pipeline([row]).splitlines()
     # points 2 and 3 were chosen knowing two results (incumbent -1.0): gains +1.5 and -2.0
     assert table[-1] == "| p | c | 2 | 2 | -0.25 | 0.50 | 0.5 | 1.000 |"
+
+
+def test_the_pipeline_table_leaves_out_points_whose_incumbent_was_at_the_floor() -> None:
+    row = {"problem": "p", "contender": "c", "q": 1, "curve": [-12.0] * 4,
+           "points": [-12.0, -5.0, -6.0, -7.0], "known": [0, 1, 2, 3]}
+    assert pipeline([row]).splitlines()[-1] == "| p | c | 1 | 0 | - | - | - | 0.000 |"
