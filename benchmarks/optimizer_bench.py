@@ -12,7 +12,8 @@ workers whose evaluation times are drawn from one seeded exponential stream:
 * random: uniform sampling.
 
 Reports median and IQR of log10 simple regret and optimizer seconds per ask, plus the time
-to produce a batch of 4 after 50/200/1000 observations. `--report F --curves` adds the median
+to produce a batch of 4 after 50/200/1000 observations, judged as a ratio to skopt's batch of
+4 after 50 (the issue's anchor) timed in the same run. `--report F --curves` adds the median
 best-so-far curves, the delays table (each q against sequential runs with as much
 information) and the pipeline table (each point's gain over the incumbent its optimizer
 knew, against how fast the best so far moves). Example quick run:
@@ -135,16 +136,21 @@ def _run_asynchronous(
     return values
 
 
-def time_batches(sizes: list[int], repeats: int, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Seconds to produce a batch of 4 (3 pending) after n Hartmann6 observations."""
+def _timing_history(n: int, rep: int) -> tuple[Problem, Space, list[dict[str, Any]]]:
+    """n + 3 uniform Hartmann6 points: n to observe, 3 to leave open."""
     problem = problems()["hartmann6"]
     space = Space(problem.parameters)
+    rng = np.random.default_rng(rep)
+    return problem, space, space.decode(rng.random((n + 3, space.dimension)))
+
+
+def time_batches(sizes: list[int], repeats: int, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Seconds to produce a batch of 4 (3 pending) after n Hartmann6 observations."""
     rows = []
     for n in sizes:
         times = []
         for rep in range(repeats):
-            rng = np.random.default_rng(rep)
-            points = space.decode(rng.random((n + 3, space.dimension)))
+            problem, space, points = _timing_history(n, rep)
             obs = [Observation(p, {"y": problem.function(p)}) for p in points[:n]]
             settings = Settings.from_dict({"seed": rep, **options})
             start = time.perf_counter()
@@ -153,6 +159,61 @@ def time_batches(sizes: list[int], repeats: int, options: dict[str, Any]) -> lis
         rows.append({"observations": n, "median_seconds": float(np.median(times)),
                      "max_seconds": float(np.max(times)), "repeats": repeats})
     return rows
+
+
+def time_anchor(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
+    """The issue's latency anchor on this machine: scikit-optimize's
+    `ask(n_points=4, strategy="cl_min")` after n Hartmann6 observations told at once (the
+    first ask after the tell; a repeated ask would return skopt's cache), and that tell."""
+    from skopt import Optimizer
+    from skopt.space import Real
+
+    rows = []
+    for n in sizes:
+        asks, tells = [], []
+        for rep in range(repeats):
+            problem, _, points = _timing_history(n, rep)
+            names = [p.name for p in problem.parameters]
+            opt = Optimizer([Real(p.low, p.high) for p in problem.parameters], base_estimator="GP",
+                            acq_func="gp_hedge", n_initial_points=10, random_state=rep)
+            xs = [[p[name] for name in names] for p in points[:n]]
+            start = time.perf_counter()
+            opt.tell(xs, [problem.function(p) for p in points[:n]])
+            tells.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            opt.ask(n_points=4, strategy="cl_min")
+            asks.append(time.perf_counter() - start)
+        rows.append({"anchor": "skopt", "observations": n, "repeats": repeats,
+                     "median_seconds": float(np.median(asks)),
+                     "tell_seconds": float(np.median(tells))})
+    return rows
+
+
+# The issue's latency targets and the anchor they were set against (skopt's batch of 4
+# after 50 observations took 2.1 s on the issue's machine): (observations, seconds).
+LATENCY_TARGETS = ((200, 0.3), (1000, 1.5))
+ANCHOR = (50, 2.1)
+
+
+def latency_ratios(timings: list[dict[str, Any]], anchors: list[dict[str, Any]]) -> str:
+    """Celeriac's batch time as a ratio of the anchor measured in the same run, against each
+    target restated as that ratio, so a slower or faster machine moves both sides."""
+    anchor = next((a for a in anchors if a["observations"] == ANCHOR[0]), None)
+    if anchor is None:
+        return ""
+    base = anchor["median_seconds"]
+    lines = [f"\nanchor: skopt's batch of 4 after {ANCHOR[0]} observations "
+             f"{base:.3f} s here ({ANCHOR[1]} s in the issue)",
+             "| observations | Celeriac s | ratio to the anchor | target as a ratio | met |",
+             "|---|---|---|---|---|"]
+    for n, bound in LATENCY_TARGETS:
+        row = next((t for t in timings if t["observations"] == n and "space" not in t), None)
+        if row is None:
+            continue
+        ratio, allowed = row["median_seconds"] / base, bound / ANCHOR[1]
+        lines.append(f"| {n} | {row['median_seconds']:.3f} | {ratio:.3f} | "
+                     f"{allowed:.3f} | {'yes' if ratio <= allowed else 'no'} |")
+    return "\n".join(lines)
 
 
 def large_space() -> Space:
@@ -293,6 +354,8 @@ def main() -> None:
     parser.add_argument("--timing", default="50,200,1000", help="history sizes; '' to skip")
     parser.add_argument("--timing-repeats", type=int, default=5)
     parser.add_argument("--timing-large", default="10000", help="mixed+constraint sizes; ''")
+    parser.add_argument("--timing-anchor", default="50",
+                        help="history sizes for skopt's batch of 4, the latency anchor; ''")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--out", default=None, help="append raw results as JSON lines")
     parser.add_argument("--report", nargs="*", default=None, help="only print tables from files")
@@ -330,6 +393,14 @@ def main() -> None:
         timings.append(row)
     if args.plot and timings:
         plot_timings(timings, args.plot)
+    if args.timing and args.timing_anchor:
+        sizes = [int(s) for s in args.timing_anchor.split(",")]
+        anchors = time_anchor(sizes, min(args.timing_repeats, 3))
+        for row in anchors:
+            print(f"| {row['observations']} (skopt ask, tell {row['tell_seconds']:.3f} s) | "
+                  f"{row['median_seconds']:.3f} | |")
+            _save(args.out, row)
+        print(latency_ratios(timings, anchors))
 
 
 def plot_timings(rows: list[dict[str, Any]], path: str) -> None:

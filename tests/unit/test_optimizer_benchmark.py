@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import optimizer_contenders
-from benchmarks.optimizer_bench import pipeline, run
+from benchmarks.optimizer_bench import latency_ratios, pipeline, run
 from benchmarks.optimizer_problems import problems
 
 
@@ -42,3 +42,17 @@ def test_the_pipeline_table_leaves_out_points_whose_incumbent_was_at_the_floor()
     row = {"problem": "p", "contender": "c", "q": 1, "curve": [-12.0] * 4,
            "points": [-12.0, -5.0, -6.0, -7.0], "known": [0, 1, 2, 3]}
     assert pipeline([row]).splitlines()[-1] == "| p | c | 1 | 0 | - | - | - | 0.000 |"
+
+
+def test_latency_targets_are_judged_as_ratios_to_the_anchor_of_the_same_run() -> None:
+    timings = [{"observations": 200, "median_seconds": 0.5},
+               {"observations": 1000, "median_seconds": 0.5},
+               {"observations": 1000, "space": "mixed+constraint", "median_seconds": 9.0}]
+    anchors = [{"observations": 50, "median_seconds": 4.2}]  # a machine twice as slow
+    table = latency_ratios(timings, anchors).splitlines()
+    # 0.5 s is above the 0.3 s, but here the allowance is 0.3 / 2.1 x 4.2 = 0.6 s
+    assert table[-2] == "| 200 | 0.500 | 0.119 | 0.143 | yes |"
+    assert table[-1] == "| 1000 | 0.500 | 0.119 | 0.714 | yes |"
+    anchors = [{"observations": 50, "median_seconds": 2.1}]
+    assert latency_ratios(timings, anchors).splitlines()[-2].endswith("| 0.238 | 0.143 | no |")
+    assert latency_ratios(timings, []) == ""
