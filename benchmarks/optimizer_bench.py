@@ -49,7 +49,7 @@ FLOOR = -12.0  # log10 regret: below this, rounding in the problems' minima domi
 
 def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any]) -> dict[str, Any]:
     """One optimization run; returns log10 simple regret and optimizer time per ask."""
-    contender = CONTENDERS[name](problem, q, seed, options if name == "celeriac" else {})
+    contender = CONTENDERS[name](problem, q, seed, options if name.startswith("celeriac") else {})
     durations = np.random.default_rng(10_000 + seed)
     clock = {"asks": 0, "seconds": 0.0}
 
@@ -64,20 +64,28 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
     truths: list[float] = []
     known: list[int] = []  # per evaluation: results the optimizer had when it chose the point
 
-    def observe(point: dict[str, Any], chosen_knowing: int) -> float:
-        """The value told to the optimizer; the noise-free one is kept for the regret."""
+    feasible: list[bool] = []
+
+    def observe(point: dict[str, Any], chosen_knowing: int) -> tuple[float, dict[str, float]]:
+        """The value told to the optimizer, with the constraint metrics' values; the
+        noise-free value is kept for the regret."""
         truths.append(problem.function(point))
         known.append(chosen_knowing)
+        extra = {c.name: c.function(point) for c in problem.constraints}
+        feasible.append(problem.feasible(extra))
         if not problem.noise:
-            return truths[-1]
-        return truths[-1] + problem.noise * float(noise.standard_normal())
+            return truths[-1], extra
+        return truths[-1] + problem.noise * float(noise.standard_normal()), extra
 
     if getattr(contender, "synchronous", False):
         observed = _run_synchronous(problem, contender, q, ask, observe)
     else:
         observed = _run_asynchronous(problem, contender, q, ask, durations, observe)
-    own = np.log10(np.maximum(np.asarray(truths) - problem.minimum, 10.0**FLOOR))
-    best_so_far = own[_running_argmin(np.asarray(observed))]  # the leader's true regret
+    ok = np.array(feasible)
+    regret = np.where(ok, np.asarray(truths), problem.worst) - problem.minimum
+    own = np.log10(np.maximum(regret, 10.0**FLOOR))
+    leaders = _running_argmin(np.where(ok, np.asarray(observed), np.inf))
+    best_so_far = own[leaders]  # the leader's true regret (the worst while none is feasible)
     return {
         "problem": problem.name, "contender": name, "q": q, "seed": seed,
         "regret": float(best_so_far[-1]),
@@ -105,8 +113,9 @@ def _run_synchronous(
     while len(values) < problem.budget:
         knowing = len(values)
         for point in ask(min(q, problem.budget - len(values)), []):
-            values.append(observe(point, knowing))
-            contender.tell(point, values[-1])
+            value, extra = observe(point, knowing)
+            values.append(value)
+            contender.tell(point, value, extra)
     return values
 
 
@@ -129,8 +138,9 @@ def _run_asynchronous(
     launch(ask(min(q, problem.budget), []), 0.0)
     while running:
         now, _, knowing, point = heapq.heappop(running)
-        values.append(observe(point, knowing))
-        contender.tell(point, values[-1])
+        value, extra = observe(point, knowing)
+        values.append(value)
+        contender.tell(point, value, extra)
         if issued < problem.budget:
             launch(ask(1, [p for *_, p in running]), now)
     return values
@@ -340,7 +350,7 @@ def pipeline(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed")
+    parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed,gramacy")
     parser.add_argument("--contenders", default="random,skopt,optuna,celeriac")
     parser.add_argument("--q", default="1,4,8", help="parallel workers, comma separated")
     parser.add_argument("--seeds", type=int, default=10)

@@ -15,7 +15,7 @@ from optimizer import Metric, Observation, Parameter, Settings, Space, suggest
 
 
 class Contender:
-    """ask(n, pending) -> points, tell(point, value); values are always minimized."""
+    """ask(n, pending) -> points, tell(point, value, extra); values are always minimized."""
 
     def __init__(self, problem: Problem, q: int, seed: int, options: dict[str, Any]) -> None:
         self.problem, self.q, self.seed, self.options = problem, q, seed, options
@@ -24,8 +24,8 @@ class Contender:
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        pass
+    def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
+        """extra: the problem's constraint metrics (feasible at or below 0)."""
 
 
 class RandomSearch(Contender):
@@ -43,13 +43,25 @@ class Celeriac(Contender):
         self.observations: list[Observation] = []
         self.settings = Settings.from_dict({"seed": self.seed, **self.options})
 
+    # How the constraint metrics are declared: modelled as constraints (probability of
+    # feasibility), or stored only, so the optimizer sees the objective alone and the
+    # benchmark filters afterwards (the `celeriac-store` contender).
+    constraint_strategy = "constraint"
+
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        metrics = [Metric("y", objective="minimize")]
+        metrics = [Metric("y", objective="minimize")] + [
+            Metric(c.name, "minimize", self.constraint_strategy, c.threshold)
+            for c in self.problem.constraints
+        ]
         props = suggest(self.space, metrics, self.observations, pending, n, self.settings, self.q)
         return [p.assignments for p in props]
 
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.observations.append(Observation(point, {"y": value}))
+    def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
+        self.observations.append(Observation(point, {"y": value, **extra}))
+
+
+class CeleriacStore(Celeriac):
+    constraint_strategy = "store"
 
 
 class Optuna(Contender):
@@ -72,8 +84,11 @@ class Optuna(Contender):
             points.append(point)
         return points
 
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.study.tell(self.trials.pop(self.space.key(point)), value)
+    def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
+        trial = self.trials.pop(self.space.key(point))
+        for c in self.problem.constraints:  # TPE models them (feasible at or below 0)
+            trial.set_constraint(c.name, extra[c.name] - c.threshold)
+        self.study.tell(trial, value)
 
 
 def _optuna_distribution(p: Parameter) -> Any:
@@ -123,8 +138,8 @@ class Skopt(Contender):
         raw = self.opt.ask(n_points=n, strategy="cl_min") if n > 1 else [self.opt.ask()]
         return [self.space.canonical(dict(zip(self.names, _plain(x), strict=True))) for x in raw]
 
-    def tell(self, point: dict[str, Any], value: float) -> None:
-        self.told.append(([point[n] for n in self.names], value))
+    def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
+        self.told.append(([point[n] for n in self.names], value))  # no constraint support
 
 
 def _plain(x: list[Any]) -> list[Any]:
@@ -136,4 +151,5 @@ CONTENDERS: dict[str, type[Contender]] = {
     "skopt": Skopt,
     "optuna": Optuna,
     "celeriac": Celeriac,
+    "celeriac-store": CeleriacStore,
 }

@@ -12,6 +12,15 @@ from optimizer import Parameter
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A constraint metric, reported with the objective: feasible where its value <= threshold."""
+
+    name: str
+    function: Callable[[dict[str, Any]], float]
+    threshold: float = 0.0
+
+
+@dataclass(frozen=True)
 class Problem:
     name: str
     parameters: tuple[Parameter, ...]
@@ -19,6 +28,11 @@ class Problem:
     minimum: float
     budget: int
     noise: float = 0.0  # sd of Gaussian noise on every observed value (regret is noise-free)
+    constraints: tuple[Constraint, ...] = ()
+    worst: float = float("nan")  # the objective's largest value: regret while nothing is feasible
+
+    def feasible(self, values: dict[str, float]) -> bool:
+        return all(values[c.name] <= c.threshold for c in self.constraints)
 
 
 def branin(p: dict[str, Any]) -> float:
@@ -83,10 +97,23 @@ def _mixed_minimum() -> float:
     return float(res.fun)
 
 
+def gramacy_c1(p: dict[str, Any]) -> float:
+    """Gramacy et al. (2016)'s sinusoidal constraint: the optimum lies on its boundary."""
+    x1, x2 = p["x1"], p["x2"]
+    return float(1.5 - x1 - 2 * x2 - 0.5 * np.sin(2 * np.pi * (x1**2 - 2 * x2)))
+
+
+def gramacy_c2(p: dict[str, Any]) -> float:
+    return float(p["x1"] ** 2 + p["x2"] ** 2 - 1.5)
+
+
 # Known minima to full precision: rounded to 6 decimals they put a floor under the regret
 # (Branin's 0.397887 stopped every run at log10 regret -6.45).
 BRANIN_MINIMUM = 0.39788735772973816  # 5 / (4 pi), at (pi, 2.275) and two other points
 HARTMANN6_MINIMUM = -3.3223680114155147
+# x1 + x2 on [0, 1]^2 under both Gramacy constraints: SLSQP (ftol 1e-15) from the best
+# feasible point of a 401 x 401 grid, at (0.19512269, 0.40466536) with the first one active.
+GRAMACY_MINIMUM = 0.5997880520100523
 
 
 def problems() -> dict[str, Problem]:
@@ -108,6 +135,14 @@ def problems() -> dict[str, Problem]:
         ),
         "rosenbrock4": Problem(
             "rosenbrock4", tuple(dbl(f"x{i}", -5, 10) for i in range(4)), rosenbrock4, 0.0, 60
+        ),
+        # A linear objective whose optimum is fixed by two constraint metrics (Gramacy et al.,
+        # 2016): unconstrained, the objective alone leads to the infeasible corner (0, 0).
+        "gramacy": Problem(
+            "gramacy", (dbl("x1", 0, 1), dbl("x2", 0, 1)), lambda p: p["x1"] + p["x2"],
+            GRAMACY_MINIMUM, 40,
+            constraints=(Constraint("c1", gramacy_c1), Constraint("c2", gramacy_c2)),
+            worst=2.0,
         ),
         "mixed": Problem(
             "mixed",

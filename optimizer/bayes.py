@@ -87,14 +87,33 @@ def _trust_length(history, metrics, bandwidth: int, settings: Settings, skip: in
     The initial design only sets the incumbent: as in TuRBO, failures count from the first
     model-based point, or a long random history would start with a collapsed region.
     """
-    goals = optimized(metrics)
     valued = [o for o in history.observations if has_values(metrics, o)]
-    raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
-    scores = scalarize(raw, np.ones(len(goals)) / len(goals))
+    scores = _progress_scores(valued, metrics)
     best = np.max(scores[:skip], initial=-np.inf)
     later = np.concatenate([[best], scores[skip:]]) if skip < len(scores) else [best]
     return trust.side_length(np.asarray(later), history.space.dimension, bandwidth,
                              settings.trust_patience)
+
+
+def _progress_scores(valued: list, metrics: Sequence[Metric]) -> np.ndarray:  # type: ignore[type-arg]
+    """What the trust region counts as progress, larger is better: the scalarized objective
+    of a feasible observation, and below every one of those an infeasible observation's
+    total violation (each constraint's in units of its observed range), as in SCBO
+    (Eriksson & Poloczek, 2021). Counting infeasible objective values as successes let the
+    box grow and shrink around points that cannot be the answer."""
+    goals = optimized(metrics)
+    raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
+    scores = scalarize(raw, np.ones(len(goals)) / len(goals))
+    limits = constraints(metrics)
+    if not limits:
+        return scores
+    violation = np.zeros(len(valued))
+    for m in limits:
+        values = np.array([m.sign * float(o.values[m.name]) for o in valued])
+        excess = np.maximum(m.sign * float(cast(float, m.threshold)) - values, 0.0)
+        violation += excess / (np.ptp(values) or 1.0)
+    feasible = np.array([is_feasible(metrics, o) for o in valued])
+    return np.where(feasible, scores, -1.0 - violation)
 
 
 def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from benchmarks import optimizer_contenders
@@ -27,6 +29,38 @@ def test_a_synchronous_batch_knows_every_result_before_it(monkeypatch: pytest.Mo
     monkeypatch.setitem(optimizer_contenders.CONTENDERS, "random", Synchronous)
     row = run(problems()["branin"], "random", 4, seed=3, options={})
     assert row["known"] == [4 * (i // 4) for i in range(row["evaluations"])]
+
+
+def test_with_constraints_only_a_feasible_point_can_lead_and_none_yet_is_the_worst_regret(
+) -> None:
+    problem = problems()["gramacy"]
+    row = run(problem, "random", 1, seed=0, options={})
+    feasible = []
+    rng = optimizer_contenders.RandomSearch(problem, 1, 0, {})  # replays the same points
+    for point in rng.ask(problem.budget, []):
+        feasible.append(problem.feasible({c.name: c.function(point) for c in problem.constraints}))
+    worst = math.log10(problem.worst - problem.minimum)
+    first = feasible.index(True)
+    assert row["curve"][:first] == [round(worst, 3)] * first
+    assert all(p == round(worst, 3) for p, ok in zip(row["points"], feasible, strict=True) if not ok)
+    # the best so far never rises, and every leader after the first feasible point is feasible
+    assert all(b <= a for a, b in zip(row["curve"], row["curve"][1:], strict=False))
+    assert row["curve"][-1] == min(p for p, ok in zip(row["points"], feasible, strict=True) if ok)
+
+
+@pytest.mark.parametrize("name", ["celeriac", "celeriac-store", "optuna"])
+def test_constraint_values_reach_the_contenders_that_use_them(name: str) -> None:
+    if name == "optuna":
+        pytest.importorskip("optuna")  # the benchmark's extra, not the tests'
+    problem = problems()["gramacy"]
+    contender = optimizer_contenders.CONTENDERS[name](problem, 1, 0, {})
+    point = contender.ask(1, [])[0]
+    contender.tell(point, 1.0, {"c1": -1.0, "c2": 0.5})
+    if name == "optuna":
+        trial = contender.study.trials[0]  # type: ignore[attr-defined]
+        assert trial.constraints == {"c1": -1.0, "c2": 0.5}
+    else:
+        assert contender.observations[0].values == {"y": 1.0, "c1": -1.0, "c2": 0.5}  # type: ignore[attr-defined]
 
 
 def test_the_pipeline_table_measures_gains_against_the_known_incumbent() -> None:

@@ -2,10 +2,12 @@
 
 import numpy as np
 
-from optimizer import Parameter, Space, trust
+from optimizer import Metric, Observation, Parameter, Settings, Space, trust
 from optimizer.acquisition import Acquisition, Objective
+from optimizer.bayes import _trust_length
 from optimizer.gp import GaussianProcess, Hyper
 from optimizer.search import maximize
+from optimizer.suggest import History
 
 
 def test_side_length_halves_after_a_run_of_failures():
@@ -63,3 +65,23 @@ def test_one_proposal_in_global_every_rounds_searches_the_whole_space():
     assert eight == ([False] + [True] * 23) * 2
     assert all(_in_trust_region(Settings(global_every=0), n, 8) for n in range(48))
     assert not _in_trust_region(Settings(trust_region=False), 1)
+
+
+def test_only_feasible_improvements_or_less_violation_count_as_progress():
+    space = Space([Parameter("x", "double", 0.0, 1.0)])
+    metrics = [Metric("f"), Metric("cost", "minimize", "constraint", threshold=0.5)]
+
+    def replay(points):  # (f, cost) in report order, after a one-point design
+        observations = [Observation({"x": i / 40}, {"f": f, "cost": c})
+                        for i, (f, c) in enumerate(points)]
+        history = History.build(space, observations, [])
+        return _trust_length(history, metrics, 1, Settings(), 1)
+
+    # the objective climbs every time, but only on infeasible points: no progress, so the box
+    # halves after every run of four (it used to double: each was counted a success)
+    assert replay([(0.0, 0.1)] + [(float(i), 0.9) for i in range(1, 13)]) == trust.BASE / 8
+    # before anything is feasible, shrinking violation is progress (as in SCBO)
+    shrinking = [(0.0, 2.0)] + [(0.0, 2.0 - 0.1 * i) for i in range(1, 10)]
+    assert replay(shrinking) == trust.LONGEST
+    # and a feasible point beats any infeasible one, however good its objective
+    assert replay([(9.0, 0.9)] * 4 + [(0.0, 0.1)]) == trust.BASE
