@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.optimizer_contenders import CONTENDERS, Contender  # noqa: E402
-from benchmarks.optimizer_problems import Problem, problems  # noqa: E402
+from benchmarks.optimizer_problems import Problem, hypervolume, problems  # noqa: E402
 from optimizer import Metric, Observation, Parameter, Settings, Space, suggest  # noqa: E402
 
 FLOOR = -12.0  # log10 regret: below this, rounding in the problems' minima dominates
@@ -62,30 +62,27 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
 
     noise = np.random.default_rng(20_000 + seed)
     truths: list[float] = []
+    extras: list[dict[str, float]] = []
     known: list[int] = []  # per evaluation: results the optimizer had when it chose the point
 
-    feasible: list[bool] = []
-
     def observe(point: dict[str, Any], chosen_knowing: int) -> tuple[float, dict[str, float]]:
-        """The value told to the optimizer, with the constraint metrics' values; the
-        noise-free value is kept for the regret."""
+        """The value told to the optimizer, with the other metrics' values (further
+        objectives, constraints); the noise-free value is kept for the regret."""
         truths.append(problem.function(point))
+        extras.append(problem.extra(point))
         known.append(chosen_knowing)
-        extra = {c.name: c.function(point) for c in problem.constraints}
-        feasible.append(problem.feasible(extra))
         if not problem.noise:
-            return truths[-1], extra
-        return truths[-1] + problem.noise * float(noise.standard_normal()), extra
+            return truths[-1], extras[-1]
+        return truths[-1] + problem.noise * float(noise.standard_normal()), extras[-1]
 
     if getattr(contender, "synchronous", False):
         observed = _run_synchronous(problem, contender, q, ask, observe)
     else:
         observed = _run_asynchronous(problem, contender, q, ask, durations, observe)
-    ok = np.array(feasible)
-    regret = np.where(ok, np.asarray(truths), problem.worst) - problem.minimum
-    own = np.log10(np.maximum(regret, 10.0**FLOOR))
-    leaders = _running_argmin(np.where(ok, np.asarray(observed), np.inf))
-    best_so_far = own[leaders]  # the leader's true regret (the worst while none is feasible)
+    if problem.objectives:
+        own, best_so_far = _front_regrets(problem, truths, extras)
+    else:
+        own, best_so_far = _leader_regrets(problem, truths, observed, extras)
     return {
         "problem": problem.name, "contender": name, "q": q, "seed": seed,
         "regret": float(best_so_far[-1]),
@@ -95,6 +92,30 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         "seconds_per_ask": clock["seconds"] / max(clock["asks"], 1),
         "evaluations": len(observed),
     }
+
+
+def _leader_regrets(problem: Problem, truths: list[float], observed: list[float],
+                    extras: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's own log10 regret, and that of the leader after each evaluation: the
+    best observed feasible point (while none is feasible, the objective's worst)."""
+    ok = np.array([problem.feasible(extra) for extra in extras])
+    regret = np.where(ok, np.asarray(truths), problem.worst) - problem.minimum
+    own = np.log10(np.maximum(regret, 10.0**FLOOR))
+    return own, own[_running_argmin(np.where(ok, np.asarray(observed), np.inf))]
+
+
+def _front_regrets(problem: Problem, truths: list[float],
+                   extras: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """log10 of the hypervolume short of the true front's: each point's alone, and the
+    front of all points after each evaluation (what `coordinator best` would return)."""
+    values = np.column_stack([truths, *([e[o.name] for e in extras] for o in problem.objectives)])
+
+    def regret(rows: np.ndarray) -> float:
+        missing = problem.minimum - hypervolume(rows, problem.reference)
+        return float(np.log10(max(missing, 10.0**FLOOR)))
+
+    own = np.array([regret(values[i : i + 1]) for i in range(len(values))])
+    return own, np.array([regret(values[: i + 1]) for i in range(len(values))])
 
 
 def _running_argmin(values: np.ndarray) -> np.ndarray:

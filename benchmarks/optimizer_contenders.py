@@ -25,7 +25,7 @@ class Contender:
         raise NotImplementedError
 
     def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
-        """extra: the problem's constraint metrics (feasible at or below 0)."""
+        """extra: the problem's further objectives and constraint metrics, by name."""
 
 
 class RandomSearch(Contender):
@@ -49,10 +49,10 @@ class Celeriac(Contender):
     constraint_strategy = "constraint"
 
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        metrics = [Metric("y", objective="minimize")] + [
-            Metric(c.name, "minimize", self.constraint_strategy, c.threshold)
-            for c in self.problem.constraints
-        ]
+        metrics = [Metric("y", objective="minimize")]
+        metrics += [Metric(o.name, "minimize") for o in self.problem.objectives]
+        metrics += [Metric(c.name, "minimize", self.constraint_strategy, c.threshold)
+                    for c in self.problem.constraints]
         props = suggest(self.space, metrics, self.observations, pending, n, self.settings, self.q)
         return [p.assignments for p in props]
 
@@ -71,7 +71,8 @@ class Optuna(Contender):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True)
-        self.study = optuna.create_study(sampler=sampler, direction="minimize")
+        directions = ["minimize"] * (1 + len(self.problem.objectives))  # MOTPE beyond one
+        self.study = optuna.create_study(sampler=sampler, directions=directions)
         self.distributions = {p.name: _optuna_distribution(p) for p in self.problem.parameters}
         self.trials: dict[str, Any] = {}
 
@@ -88,7 +89,8 @@ class Optuna(Contender):
         trial = self.trials.pop(self.space.key(point))
         for c in self.problem.constraints:  # TPE models them (feasible at or below 0)
             trial.set_constraint(c.name, extra[c.name] - c.threshold)
-        self.study.tell(trial, value)
+        further = [extra[o.name] for o in self.problem.objectives]
+        self.study.tell(trial, [value, *further] if further else value)
 
 
 def _optuna_distribution(p: Parameter) -> Any:

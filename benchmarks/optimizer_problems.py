@@ -21,6 +21,14 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """A further objective, minimized like the first: the problem's answer is a Pareto front."""
+
+    name: str
+    function: Callable[[dict[str, Any]], float]
+
+
+@dataclass(frozen=True)
 class Problem:
     name: str
     parameters: tuple[Parameter, ...]
@@ -30,9 +38,28 @@ class Problem:
     noise: float = 0.0  # sd of Gaussian noise on every observed value (regret is noise-free)
     constraints: tuple[Constraint, ...] = ()
     worst: float = float("nan")  # the objective's largest value: regret while nothing is feasible
+    # With further objectives, regret is the front's hypervolume short of the largest one
+    # (`minimum`), measured from `reference`, one coordinate per objective.
+    objectives: tuple[Objective, ...] = ()
+    reference: tuple[float, ...] = ()
 
     def feasible(self, values: dict[str, float]) -> bool:
         return all(values[c.name] <= c.threshold for c in self.constraints)
+
+    def extra(self, point: dict[str, Any]) -> dict[str, float]:
+        """The metrics reported beside the first objective: further objectives, constraints."""
+        return {m.name: m.function(point) for m in (*self.objectives, *self.constraints)}
+
+
+def hypervolume(values: np.ndarray, reference: tuple[float, ...]) -> float:
+    """Area dominated by minimized two-objective points, up to the reference point."""
+    inside = values[np.all(values < np.asarray(reference), axis=1)]
+    volume, ceiling = 0.0, reference[1]
+    for first, second in inside[np.lexsort((inside[:, 1], inside[:, 0]))]:
+        if second < ceiling:  # sweeping along the first objective: each step adds a slab
+            volume += (reference[0] - first) * (ceiling - second)
+            ceiling = second
+    return volume
 
 
 def branin(p: dict[str, Any]) -> float:
@@ -97,6 +124,14 @@ def _mixed_minimum() -> float:
     return float(res.fun)
 
 
+def _dtlz2(p: dict[str, Any]) -> tuple[float, float]:
+    """DTLZ2 with two objectives (Deb et al., 2002): the front is the quarter circle
+    f1^2 + f2^2 = 1, reached where every coordinate but the first is 0.5."""
+    g = sum((p[f"x{i}"] - 0.5) ** 2 for i in range(1, 4))
+    angle = 0.5 * np.pi * p["x0"]
+    return float((1 + g) * np.cos(angle)), float((1 + g) * np.sin(angle))
+
+
 def gramacy_c1(p: dict[str, Any]) -> float:
     """Gramacy et al. (2016)'s sinusoidal constraint: the optimum lies on its boundary."""
     x1, x2 = p["x1"], p["x2"]
@@ -114,6 +149,9 @@ HARTMANN6_MINIMUM = -3.3223680114155147
 # x1 + x2 on [0, 1]^2 under both Gramacy constraints: SLSQP (ftol 1e-15) from the best
 # feasible point of a 401 x 401 grid, at (0.19512269, 0.40466536) with the first one active.
 GRAMACY_MINIMUM = 0.5997880520100523
+# The square up to (1.1, 1.1) less the quarter disc under DTLZ2's front.
+DTLZ2_REFERENCE = (1.1, 1.1)
+DTLZ2_HYPERVOLUME = 1.1 * 1.1 - np.pi / 4
 
 
 def problems() -> dict[str, Problem]:
@@ -133,6 +171,14 @@ def problems() -> dict[str, Problem]:
             "hartmann6", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6,
             HARTMANN6_MINIMUM, 60,
         ),
+        # Hartmann6 with a constraint metric (BoTorch's constrained example): the optimum
+        # is unchanged (its coordinates sum to 2.07), half of the cube is infeasible.
+        "hartmann6-c": Problem(
+            "hartmann6-c", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6,
+            HARTMANN6_MINIMUM, 60,
+            constraints=(Constraint("sum", lambda p: sum(p[f"x{i}"] for i in range(6)), 3.0),),
+            worst=0.0,
+        ),
         "rosenbrock4": Problem(
             "rosenbrock4", tuple(dbl(f"x{i}", -5, 10) for i in range(4)), rosenbrock4, 0.0, 60
         ),
@@ -143,6 +189,12 @@ def problems() -> dict[str, Problem]:
             GRAMACY_MINIMUM, 40,
             constraints=(Constraint("c1", gramacy_c1), Constraint("c2", gramacy_c2)),
             worst=2.0,
+        ),
+        # Two minimized objectives of four doubles; the front's largest hypervolume is known.
+        "dtlz2": Problem(
+            "dtlz2", tuple(dbl(f"x{i}", 0, 1) for i in range(4)), lambda p: _dtlz2(p)[0],
+            DTLZ2_HYPERVOLUME, 60, objectives=(Objective("y2", lambda p: _dtlz2(p)[1]),),
+            reference=DTLZ2_REFERENCE,
         ),
         "mixed": Problem(
             "mixed",

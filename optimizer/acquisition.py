@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy.special import expit, ndtr
@@ -105,11 +106,18 @@ class Penalty:
         return value, value[:, None] * np.sum(dz, axis=1) / self.scales
 
 
+class Factor(Protocol):
+    def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
 @dataclass
 class Acquisition:
-    """Objective (or nothing, when no point is feasible yet) times every feasibility factor."""
+    """Objective (or nothing, when no point is feasible yet) times every feasibility factor.
 
-    objective: Objective | None
+    The objective is expected improvement or the confidence bound on one GP (`Objective`),
+    or, with two optimized metrics, the hypervolume improvement (`pareto.Hypervolume`)."""
+
+    objective: Factor | None
     feasibility: Sequence[Feasibility | Penalty]  # factors multiplying the objective
 
     def value(self, x: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

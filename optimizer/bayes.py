@@ -20,7 +20,7 @@ from typing import cast
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from optimizer import design, local, search, trust
+from optimizer import design, local, pareto, search, trust
 from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
@@ -155,6 +155,9 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
     """One proposal at a time; each is added to the models before the next is chosen."""
     feasibility = _feasibility_models(problem, rng)
     goals = problem.goals.shape[1]
+    if goals == 2:
+        _pareto_loop(problem, feasibility, settings, rng, batch)
+        return
     objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
     chosen: list[np.ndarray] = []
     numbers = range(problem.started, problem.started + batch.k)  # this batch's proposals
@@ -176,6 +179,35 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         if _in_trust_region(settings, number, problem.bandwidth):
             box = _trust_box(problem, objective[0], centres[0])  # type: ignore[index]
         rows = _search(problem, objective, feasibility, extra, settings, rng, centres, box)
+        accepted = batch.offer(rows, "bayes", limit=1)
+        if not accepted:
+            return
+        chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
+
+
+def _pareto_loop(problem: Problem, feasibility, settings: Settings, rng, batch) -> None:  # type: ignore[no-untyped-def]
+    """Two optimized metrics: a GP each, and every proposal the optimistic hypervolume
+    improvement's maximum (see `optimizer.pareto`) over the whole space. Pending and
+    already-chosen points join the models and the front at their predicted means."""
+    fitted = [_objective_model(problem, problem.goals[:, j], rng) for j in range(2)]
+    observed = np.column_stack([y for _, y in fitted])
+    chosen: list[np.ndarray] = []
+    while not batch.full:
+        extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
+        feas = [Feasibility(gp.condition(extra, gp.predict(extra)[0]), t) if len(extra)
+                else Feasibility(gp, t) for gp, t in feasibility]
+        acq = Acquisition(None, feas)
+        if problem.feasible.any():
+            fantasies = [_fantasy(model, extra, y, settings.pending) for model, y in fitted]
+            models = [model.condition(extra, f) for (model, _), f in zip(fitted, fantasies,
+                                                                         strict=True)]
+            known = pareto.front(np.vstack([observed[problem.feasible],
+                                            np.column_stack(fantasies)]))
+            ref = pareto.reference(pareto.front(observed[problem.feasible]), observed)
+            acq = Acquisition(pareto.Hypervolume(models, known, ref, settings.kappa), feas)
+        weights = rng.dirichlet(np.ones(2))  # local candidates around a random part of the front
+        centres = _centres(problem, scalarize(problem.goals, weights))
+        rows = search.maximize(problem.space, acq, rng, centres, settings.candidates)
         accepted = batch.offer(rows, "bayes", limit=1)
         if not accepted:
             return

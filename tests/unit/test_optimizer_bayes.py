@@ -90,6 +90,21 @@ def test_two_objectives_search_along_the_front():
     assert np.mean([p.assignments["y"] for p in props]) < 0.4
 
 
+def test_a_batch_for_two_metrics_spreads_along_the_whole_front():
+    def quarter_circle(p):  # both minimized; the front is y = 0.5, every x
+        radius = 1 + 4 * (p["y"] - 0.5) ** 2
+        angle = 0.5 * np.pi * p["x"]
+        return {"a": radius * np.cos(angle), "b": radius * np.sin(angle)}
+
+    points = SPACE.decode(np.random.default_rng(1).random((12, 2)))
+    history = [Observation(p, quarter_circle(p)) for p in points]
+    metrics = [Metric("a", "minimize"), Metric("b", "minimize")]
+    props = suggest(SPACE, metrics, history, [], 6, Settings(seed=4), 6)
+    xs = sorted(p.assignments["x"] for p in props)
+    assert xs[-1] - xs[0] > 0.5  # not piled onto one end of the front
+    assert np.median([abs(p.assignments["y"] - 0.5) for p in props]) < 0.2
+
+
 def test_reported_stddevs_are_accepted_as_noise():
     points = SPACE.decode(np.random.default_rng(0).random((12, 2)))
     history = [Observation(p, {"f": peak(p)}, stddevs={"f": 0.05}) for p in points]

@@ -42,10 +42,11 @@ def test_with_constraints_only_a_feasible_point_can_lead_and_none_yet_is_the_wor
     worst = math.log10(problem.worst - problem.minimum)
     first = feasible.index(True)
     assert row["curve"][:first] == [round(worst, 3)] * first
-    assert all(p == round(worst, 3) for p, ok in zip(row["points"], feasible, strict=True) if not ok)
+    pairs = list(zip(row["points"], feasible, strict=True))
+    assert all(p == round(worst, 3) for p, ok in pairs if not ok)
     # the best so far never rises, and every leader after the first feasible point is feasible
     assert all(b <= a for a, b in zip(row["curve"], row["curve"][1:], strict=False))
-    assert row["curve"][-1] == min(p for p, ok in zip(row["points"], feasible, strict=True) if ok)
+    assert row["curve"][-1] == min(p for p, ok in pairs if ok)
 
 
 @pytest.mark.parametrize("name", ["celeriac", "celeriac-store", "optuna"])
