@@ -8,7 +8,8 @@ each of them (see `_penalized`).
 Most proposals are searched inside a trust region around the incumbent (see
 `optimizer.trust`); one round in `global_every` searches the whole space. Where the
 objective looks deterministic, one proposal in `local_every` is instead the Newton step of
-a quadratic fitted around the incumbent (see `optimizer.local`).
+a quadratic fitted around the incumbent (see `optimizer.local`). Two optimized metrics
+take their own loop: a GP each and the hypervolume improvement (see `optimizer.pareto`).
 """
 
 from __future__ import annotations
