@@ -51,8 +51,6 @@ def test_with_constraints_only_a_feasible_point_can_lead_and_none_yet_is_the_wor
 
 @pytest.mark.parametrize("name", ["celeriac", "celeriac-store", "optuna"])
 def test_constraint_values_reach_the_contenders_that_use_them(name: str) -> None:
-    if name == "optuna":
-        pytest.importorskip("optuna")  # the benchmark's extra, not the tests'
     problem = problems()["gramacy"]
     contender = optimizer_contenders.CONTENDERS[name](problem, 1, 0, {})
     point = contender.ask(1, [])[0]
