@@ -371,7 +371,7 @@ def pipeline(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed,gramacy")
+    parser.add_argument("--problems", default="branin,hartmann6,rosenbrock4,mixed")
     parser.add_argument("--contenders", default="random,skopt,optuna,celeriac")
     parser.add_argument("--q", default="1,4,8", help="parallel workers, comma separated")
     parser.add_argument("--seeds", type=int, default=10)

@@ -192,19 +192,18 @@ def _pareto_loop(problem: Problem, feasibility, settings: Settings, rng, batch) 
     already-chosen points join the models and the front at their predicted means."""
     fitted = [_objective_model(problem, problem.goals[:, j], rng) for j in range(2)]
     observed = np.column_stack([y for _, y in fitted])
+    feasible = observed[problem.feasible]
+    ref = pareto.reference(pareto.front(feasible), observed) if len(feasible) else None
     chosen: list[np.ndarray] = []
     while not batch.full:
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
-        feas = [Feasibility(gp.condition(extra, gp.predict(extra)[0]), t) if len(extra)
-                else Feasibility(gp, t) for gp, t in feasibility]
+        feas = _believed_feasibility(feasibility, extra)
         acq = Acquisition(None, feas)
-        if problem.feasible.any():
+        if ref is not None:
             fantasies = [_fantasy(model, extra, y, settings.pending) for model, y in fitted]
             models = [model.condition(extra, f) for (model, _), f in zip(fitted, fantasies,
                                                                          strict=True)]
-            known = pareto.front(np.vstack([observed[problem.feasible],
-                                            np.column_stack(fantasies)]))
-            ref = pareto.reference(pareto.front(observed[problem.feasible]), observed)
+            known = pareto.front(np.vstack([feasible, np.column_stack(fantasies)]))
             acq = Acquisition(pareto.Hypervolume(models, known, ref, settings.kappa), feas)
         weights = rng.dirichlet(np.ones(2))  # local candidates around a random part of the front
         centres = _centres(problem, scalarize(problem.goals, weights))
@@ -331,10 +330,7 @@ def _acquisition(  # type: ignore[no-untyped-def]
         return _penalized(problem, model, y, feasibility, extra, settings, kind)
     fantasy_y = _fantasy(model, extra, y, settings.pending)
     fantasized = model.condition(extra, fantasy_y)
-    feas = []
-    for gp, threshold in feasibility:
-        mean = gp.predict(extra)[0] if len(extra) else np.empty(0)
-        feas.append(Feasibility(gp.condition(extra, mean), threshold))
+    feas = _believed_feasibility(feasibility, extra)
     real_best = y[problem.feasible]
     if not len(real_best):
         return Acquisition(None, feas)
@@ -342,6 +338,16 @@ def _acquisition(  # type: ignore[no-untyped-def]
     if kind == "ei" and settings.pending == "believer" and len(extra):
         best = max(best, float(fantasy_y.max()))
     return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa), feas)
+
+
+def _believed_feasibility(feasibility, extra: np.ndarray) -> list[Feasibility]:  # type: ignore[no-untyped-def]
+    """Each feasibility model with the pending and already-chosen points added at their
+    predicted values (kriging believer), as a factor of the acquisition."""
+    factors = []
+    for gp, threshold in feasibility:
+        mean = gp.predict(extra)[0] if len(extra) else np.empty(0)
+        factors.append(Feasibility(gp.condition(extra, mean), threshold))
+    return factors
 
 
 def _repeats(problem: Problem, model: GaussianProcess, row: np.ndarray) -> bool:
@@ -366,7 +372,7 @@ def _penalized(  # type: ignore[no-untyped-def]
     units) at the best points and the pending ones. Measured at q=8 it helped Branin and
     Hartmann6 and hurt Rosenbrock-4D and mixed (see RESULTS.md), so it is opt-in.
     """
-    feas = [Feasibility(gp.condition(extra, gp.predict(extra)[0]), t) for gp, t in feasibility]
+    feas = _believed_feasibility(feasibility, extra)
     real_best = y[problem.feasible]
     if not len(real_best):
         return Acquisition(None, feas)

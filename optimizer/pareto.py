@@ -22,7 +22,7 @@ import numpy as np
 
 from optimizer.gp import GaussianProcess
 
-MARGIN = 0.1  # the reference point lies this share of each metric's range below its worst
+MARGIN = 0.1  # the reference point lies this share of the front's range below its nadir
 FLOOR = 1e-9  # value of a dominated outcome at the front, decaying with its distance
 
 

@@ -35,10 +35,8 @@ def test_with_constraints_only_a_feasible_point_can_lead_and_none_yet_is_the_wor
 ) -> None:
     problem = problems()["gramacy"]
     row = run(problem, "random", 1, seed=0, options={})
-    feasible = []
-    rng = optimizer_contenders.RandomSearch(problem, 1, 0, {})  # replays the same points
-    for point in rng.ask(problem.budget, []):
-        feasible.append(problem.feasible({c.name: c.function(point) for c in problem.constraints}))
+    replay = optimizer_contenders.RandomSearch(problem, 1, 0, {})  # the same points again
+    feasible = [problem.feasible(problem.extra(p)) for p in replay.ask(problem.budget, [])]
     worst = math.log10(problem.worst - problem.minimum)
     first = feasible.index(True)
     assert row["curve"][:first] == [round(worst, 3)] * first
