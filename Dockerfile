@@ -7,5 +7,5 @@ COPY coordinator ./coordinator
 COPY worker ./worker
 COPY optimizer ./optimizer
 COPY configs ./configs
-RUN pip install --no-cache-dir -e . && useradd --create-home --uid 1000 celeriac
+RUN pip install --no-cache-dir -e ".[flower]" && useradd --create-home --uid 1000 celeriac
 USER celeriac

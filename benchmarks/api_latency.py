@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 
 from benchmarks.harness import ROOT, private_redis
-from coordinator.connection import connect
-from coordinator.store import Store
-from coordinator.tokens import Tokens
+from coordinator.infra.connection import connect
+from coordinator.state.store import Store
+from coordinator.state.tokens import Tokens
 
 PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": -2, "max": 2}},
               {"name": "y", "type": "double", "bounds": {"min": -3, "max": 1}},

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import redis
 
-from coordinator.embedded import redis_server_binary
-from coordinator.local_workers import LocalWorkers
+from coordinator.infra.embedded import redis_server_binary
+from coordinator.infra.local_workers import LocalWorkers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def wait_for_workers(url: str, count: int, timeout: float = 60.0) -> None:
     """Blocks until `count` workers answer a ping, so start-up is not timed as overhead."""
     from celery import Celery
 
-    from coordinator.celery_config import celery_settings
+    from coordinator.infra.celery_config import celery_settings
 
     app = Celery("celeriac-bench", set_as_current=False)
     app.conf.update(celery_settings(url))

@@ -18,13 +18,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import local_workers, private_redis  # noqa: E402
-from coordinator.config import validate_experiment  # noqa: E402
-from coordinator.connection import connect  # noqa: E402
-from coordinator.dispatch import TaskSender  # noqa: E402
-from coordinator.runner import Runner  # noqa: E402
-from coordinator.service import Service  # noqa: E402
-from coordinator.settings import Timing  # noqa: E402
-from coordinator.store import Store  # noqa: E402
+from coordinator.infra.connection import connect  # noqa: E402
+from coordinator.infra.timing import Timing  # noqa: E402
+from coordinator.runloop.dispatch import TaskSender  # noqa: E402
+from coordinator.runloop.runner import Runner  # noqa: E402
+from coordinator.service.experiments import Service  # noqa: E402
+from coordinator.spec.config import validate_experiment  # noqa: E402
+from coordinator.state.store import Store  # noqa: E402
 
 
 def experiment(budget: int, workers: int, optimizer: str) -> dict:

@@ -11,7 +11,7 @@ import os
 import redis
 from celery import Celery
 
-from coordinator.celery_config import celery_settings
+from coordinator.infra.celery_config import celery_settings
 
 URL = os.environ["CELERIAC_REDIS_URL"]
 app = Celery("celeriac-raw-bench")

@@ -30,13 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coordinator import scripts  # noqa: E402
-from coordinator.config import parse_config_text  # noqa: E402
-from coordinator.connection import connect  # noqa: E402
-from coordinator.dispatch import TaskSender  # noqa: E402
-from coordinator.service import Experiment, Service  # noqa: E402
-from coordinator.settings import Timing  # noqa: E402
-from coordinator.store import Store  # noqa: E402
+from coordinator.infra.connection import connect  # noqa: E402
+from coordinator.infra.timing import Timing  # noqa: E402
+from coordinator.runloop.dispatch import TaskSender  # noqa: E402
+from coordinator.service.experiments import Service  # noqa: E402
+from coordinator.spec.config import parse_config_text  # noqa: E402
+from coordinator.state import scripts  # noqa: E402
+from coordinator.state.records import Experiment  # noqa: E402
+from coordinator.state.store import Store  # noqa: E402
 from tests.integration.processes import (  # noqa: E402
     RedisServer,
     Worker,

@@ -23,14 +23,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import ROOT, local_workers, private_redis  # noqa: E402
-from coordinator import reporting  # noqa: E402
-from coordinator.config import validate_experiment  # noqa: E402
-from coordinator.connection import ENV_URL, connect  # noqa: E402
-from coordinator.dispatch import TaskSender  # noqa: E402
-from coordinator.runner import Runner  # noqa: E402
-from coordinator.service import Service  # noqa: E402
-from coordinator.settings import Timing  # noqa: E402
-from coordinator.store import Store  # noqa: E402
+from coordinator.infra.connection import ENV_URL, connect  # noqa: E402
+from coordinator.infra.timing import Timing  # noqa: E402
+from coordinator.runloop.dispatch import TaskSender  # noqa: E402
+from coordinator.runloop.runner import Runner  # noqa: E402
+from coordinator.service import views  # noqa: E402
+from coordinator.service.experiments import Service  # noqa: E402
+from coordinator.spec.config import validate_experiment  # noqa: E402
+from coordinator.state.store import Store  # noqa: E402
 
 BIG = {"name": "ten thousand", "budget": 20000, "parallel_bandwidth": 8,
        "parameters": [{"name": "lr", "bounds": {"min": 1e-5, "max": 1}, "transformation": "log"},
@@ -78,12 +78,12 @@ def big_experiment(url: str, count: int) -> list[str]:
             f"| Redis memory per observation (suggestion + observation) | "
             f"{used / count:.0f} bytes |"]
     fresh = Service(Store(connect(url)))  # a new process would read everything anew
-    timed("status (service call)", lambda: reporting.status(fresh, experiment_id), rows)
-    timed("best (service call)", lambda: reporting.best(fresh, fresh.experiment(experiment_id)),
+    timed("status (service call)", lambda: views.status(fresh, experiment_id), rows)
+    timed("best (service call)", lambda: views.best(fresh, fresh.experiment(experiment_id)),
           rows)
-    timed("export csv (service call)", lambda: reporting.export(fresh, experiment_id, "csv"),
+    timed("export csv (service call)", lambda: views.export(fresh, experiment_id, "csv"),
           rows)
-    timed("export json (service call)", lambda: reporting.export(fresh, experiment_id, "json"),
+    timed("export json (service call)", lambda: views.export(fresh, experiment_id, "json"),
           rows)
     rows += cli_timings(url, experiment_id) + dashboard_timing(url, experiment_id)
     rows += bayes_timing(fresh, experiment_id)
@@ -110,7 +110,7 @@ def dashboard_timing(url: str, experiment_id: str) -> list[str]:
         from coordinator.dashboard.app import dashboard_app
     except ImportError:
         return ["| dashboard first page | not available |"]
-    from coordinator.tokens import Tokens
+    from coordinator.state.tokens import Tokens
 
     service = Service(Store(connect(url)))
     token, _ = Tokens(service.store.redis).create("default")  # owns CLI-made experiments

@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import ROOT, local_workers, private_redis, wait_for_workers  # noqa: E402
 from benchmarks.latency_proxy import delayed  # noqa: E402
-from coordinator.config import validate_experiment  # noqa: E402
-from coordinator.connection import ENV_URL, connect  # noqa: E402
-from coordinator.dispatch import TaskSender  # noqa: E402
-from coordinator.runner import Runner  # noqa: E402
-from coordinator.service import Service  # noqa: E402
-from coordinator.settings import Timing  # noqa: E402
-from coordinator.store import Store  # noqa: E402
-from coordinator.suggester import Suggester  # noqa: E402
+from coordinator.engine.suggester import Suggester  # noqa: E402
+from coordinator.infra.connection import ENV_URL, connect  # noqa: E402
+from coordinator.infra.timing import Timing  # noqa: E402
+from coordinator.runloop.dispatch import TaskSender  # noqa: E402
+from coordinator.runloop.runner import Runner  # noqa: E402
+from coordinator.service.experiments import Service  # noqa: E402
+from coordinator.spec.config import validate_experiment  # noqa: E402
+from coordinator.state.store import Store  # noqa: E402
 
 
 def raw_celery(url: str, workers: int, tasks: int, worker_url: str) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from coordinator.celery_config import celery_settings
-from coordinator.connection import resolve_url
+from coordinator.infra.celery_config import celery_settings
+from coordinator.infra.connection import resolve_url
 
 app = Celery("celeriac", include=["worker.tasks"])
 app.conf.update(celery_settings(resolve_url()))

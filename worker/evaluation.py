@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from coordinator.experiment import ExperimentSpec
-from coordinator.validation import describe
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.spec.validation import describe
 from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
 
 Values = dict[str, tuple[float, float | None]]

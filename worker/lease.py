@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from coordinator.settings import Timing
-from coordinator.store import Store
+from coordinator.infra.timing import Timing
+from coordinator.state.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from typing import Any
 from billiard.common import terminate_handler_fired
 from celery.exceptions import SoftTimeLimitExceeded
 
-from coordinator.celery_config import TASK_NAME
-from coordinator.connection import connect, resolve_url
 from coordinator.errors import CeleriacError
-from coordinator.records import Suggestion
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
-from coordinator.store import Store
+from coordinator.infra.celery_config import TASK_NAME
+from coordinator.infra.connection import connect, resolve_url
+from coordinator.infra.timing import Timing
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment, Suggestion
+from coordinator.state.store import Store
 from worker import shutdown
 from worker.celery import app
 from worker.evaluation import EvaluationFailed, Values, evaluate

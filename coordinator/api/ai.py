@@ -13,12 +13,14 @@ from typing import Any
 
 from coordinator.api import runs, serialize
 from coordinator.api.bodies import present, raise_problems
-from coordinator.api.core import best_records, create_experiment, experiment_of, visible
+from coordinator.api.core import best_records, create_experiment, experiment_of
 from coordinator.api.http import Call
 from coordinator.api.paging import pagination, whole
 from coordinator.errors import Conflict, InvalidInput, NotFound
-from coordinator.service import Experiment, Service
-from coordinator.validation import Problems, as_text, flat_metadata, unknown_keys
+from coordinator.service.access import visible
+from coordinator.service.experiments import Service
+from coordinator.spec.validation import Problems, as_text, flat_metadata, unknown_keys
+from coordinator.state.records import Experiment
 
 PROJECT_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
 

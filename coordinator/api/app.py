@@ -20,8 +20,8 @@ from coordinator.api import openapi
 from coordinator.api.http import endpoint, error_response, json_response
 from coordinator.api.limits import ApiLimits, RateLimiter
 from coordinator.api.routes import ENDPOINTS
-from coordinator.service import Service
-from coordinator.tokens import StaticTokens, TokenRecord, Tokens
+from coordinator.service.experiments import Service
+from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
 
 ENV_TOKENS = "CELERIAC_API_TOKENS"  # comma-separated tokens accepted besides the stored ones
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.errors import InvalidInput
-from coordinator.experiment import ExperimentSpec
-from coordinator.validation import Problems, as_mapping, as_number, flat_metadata, unknown_keys
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.spec.validation import Problems, as_mapping, as_number, flat_metadata, unknown_keys
 
 OBSERVATION_KEYS = ("suggestion", "assignments", "value", "value_stddev", "values", "failed",
                     "metadata", "no_optimize")

@@ -9,38 +9,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from coordinator import reporting
 from coordinator.api import serialize
 from coordinator.api.bodies import object_id, observation_body, raise_problems, suggestion_body
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import page_ids, pagination, whole, wrap
-from coordinator.config import validate_experiment
 from coordinator.errors import InvalidInput, NotFound
-from coordinator.records import Suggestion
-from coordinator.service import (
-    Experiment,
+from coordinator.service import views
+from coordinator.service.access import not_found, visible
+from coordinator.service.experiments import (
     Service,
     create_manual_suggestion,
     create_suggestion_now,
     observe_assignments,
 )
-from coordinator.validation import Problems
+from coordinator.spec.config import validate_experiment
+from coordinator.spec.validation import Problems
+from coordinator.state.records import Experiment, Suggestion
 
 SPEC_CACHE_LIMIT = 10_000
-CLI_CLIENT = "default"  # the client that owns experiments made by `coordinator create`
-
-
-def visible(experiment: Experiment, client: str) -> bool:
-    """A token sees only its own client's experiments. `coordinator create` records no owner:
-    such experiments belong to client `default` (the client `coordinator token create` and
-    CELERIAC_API_TOKENS act for), so one operator can mix the CLI and the SigOpt client."""
-    return (experiment.owner or CLI_CLIENT) == client
-
-
-def not_found(raw_id: str) -> NotFound:
-    """One answer for "no such experiment" and "another client's experiment", so that a token
-    cannot learn which ids exist."""
-    return NotFound(f"experiment {raw_id[:40]!r} not found")
 
 
 def experiment_of(call: Call, *, include_deleted: bool = False) -> Experiment:
@@ -83,7 +69,7 @@ def create_experiment(call: Call, kind: str = "experiment", project: str = "") -
 
 def render_experiment(service: Service, experiment: Experiment) -> dict[str, Any]:
     observations = service.store.observations(experiment.id)
-    best = reporting.best(service, experiment, observations)
+    best = views.best(service, experiment, observations)
     progress = serialize.core_progress(observations, best, experiment.spec)
     meta = service.store.experiment_meta(experiment.id)
     return serialize.experiment_json(experiment, meta, progress)
@@ -202,7 +188,7 @@ def get_observation(call: Call) -> dict[str, Any]:
 
 def best_records(service: Service, experiment: Experiment) -> list[Any]:
     """Best observation, or the Pareto front sorted by the first optimized metric."""
-    found = reporting.best(service, experiment)
+    found = views.best(service, experiment)
     first = experiment.spec.optimized_metrics[0]
     found.sort(key=lambda o: (o.value_of(first.name) or 0.0) * -first.sign)
     return found

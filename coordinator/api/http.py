@@ -8,8 +8,6 @@ is logged, never a traceback in the body).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -22,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from coordinator.api.limits import BodyTooLarge, read_body, retry_after
-from coordinator.errors import CeleriacError, Forbidden, InvalidInput, Unauthorized
-from coordinator.service import Service
-from coordinator.tokens import StaticTokens, TokenRecord, Tokens, digest
+from coordinator.errors import CeleriacError, InvalidInput
+from coordinator.service.access import RevokedToken, authenticate
+from coordinator.service.experiments import Service
+from coordinator.state.tokens import TokenRecord, digest
 
 log = logging.getLogger("coordinator.api")
 
@@ -55,10 +54,6 @@ class Reply:
 
 
 Handler = Callable[[Call], Any]
-
-
-class RevokedToken(Forbidden):
-    """SigOpt marks this 403 with `token_status: "revoked"` so a client can tell it apart."""
 
 
 def error_response(status: int, message: str, *, headers: Mapping[str, str] | None = None,
@@ -129,39 +124,6 @@ def _check_tree(body: dict[str, Any]) -> None:
             except UnicodeEncodeError:
                 raise InvalidInput("request body: a string holds an unpaired UTF-16 surrogate "
                                    "escape (\\ud800-\\udfff)") from None
-
-
-def token_from_header(header: str | None) -> str:
-    """HTTP Basic with the token as user name (SigOpt's scheme); a bare token is accepted."""
-    if not header:
-        raise Unauthorized("no API token: send HTTP basic auth with the token as user name "
-                           "(SIGOPT_API_TOKEN); `coordinator token create` makes one")
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic" or not value.strip():
-        raise InvalidInput("Authorization: expected 'Basic base64(token:)'")
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("Authorization: the basic credentials are not valid base64") from None
-    token = decoded.partition(":")[0]
-    if not token:
-        raise Unauthorized("no API token in the basic credentials' user name")
-    return token
-
-
-def authenticate(tokens: Tokens, header: str | None,
-                 static: StaticTokens | Mapping[str, TokenRecord]) -> tuple[str, TokenRecord]:
-    """Both lookups go by the token's digest, never comparing the secret itself (tokens.py)."""
-    token = token_from_header(header)
-    if not isinstance(static, StaticTokens):
-        static = StaticTokens(static)
-    record = static.lookup(token) or tokens.lookup(token)
-    if record is None:
-        raise Forbidden("unknown API token; `coordinator token list` shows the valid ones")
-    if record.revoked:
-        raise RevokedToken("this API token was revoked; `coordinator token create` makes a "
-                           "new one")
-    return token, record
 
 
 def endpoint(handler: Handler) -> Callable[[Request], Any]:

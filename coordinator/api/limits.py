@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import redis
 from starlette.requests import Request
 
-from coordinator import keys, scripts
 from coordinator.errors import InvalidInput
+from coordinator.state import keys, scripts
 
 ENV_RATE = "CELERIAC_API_RATE_LIMIT"  # "N/s" (or "N"); "0" or "off" turns the limit off
 ENV_BURST = "CELERIAC_API_BURST"

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from coordinator.api.bodies import object_id, present, raise_problems
-from coordinator.api.core import visible
 from coordinator.api.http import Call, Reply
 from coordinator.errors import InvalidInput, NotFound
-from coordinator.service import Experiment, Service, create_suggestion_now
-from coordinator.validation import (
+from coordinator.service.access import visible
+from coordinator.service.experiments import Service, create_suggestion_now
+from coordinator.spec.validation import (
     Problems,
     as_choice,
     as_mapping,
@@ -26,6 +26,7 @@ from coordinator.validation import (
     flat_metadata,
     unknown_keys,
 )
+from coordinator.state.records import Experiment
 
 MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "model", "name",
              "assignments", "assignments_meta", "assignments_sources", "sys_metadata",

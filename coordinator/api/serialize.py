@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from coordinator.experiment import ExperimentSpec
-from coordinator.records import ObservationRecord, Suggestion
-from coordinator.service import Experiment
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.records import Experiment, ObservationRecord, Suggestion
 from optimizer import Metric, Parameter
 
 

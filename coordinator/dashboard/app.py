@@ -23,13 +23,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from coordinator import reporting
-from coordinator.api.http import authenticate
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
 from coordinator.errors import CeleriacError
-from coordinator.service import Service
-from coordinator.tokens import StaticTokens, TokenRecord, Tokens
+from coordinator.service import views
+from coordinator.service.access import authenticate
+from coordinator.service.experiments import Service
+from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
 
 STATIC = Path(__file__).parent / "static"
 REALM = 'Basic realm="Celeriac dashboard: API token as user name", charset="UTF-8"'
@@ -76,7 +76,7 @@ class FigureCache:
     def get(self, service: Service, snap: data.Snapshot) -> list[Figure]:
         key = (snap.experiment.id, snap.version)
         if key not in self.entries:
-            best = reporting.best(service, snap.experiment, snap.observations)
+            best = views.best(service, snap.experiment, snap.observations)
             self.entries[key] = figures(snap, best)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
@@ -146,7 +146,7 @@ def dashboard_app(service: Service,
 
 def _check_visible(service: Service, experiment_id: str, client: str) -> None:
     """Another client's experiment looks exactly like a missing one, as in the API."""
-    from coordinator.api.core import not_found, visible
+    from coordinator.service.access import not_found, visible
 
     try:
         experiment = service.experiment(experiment_id)

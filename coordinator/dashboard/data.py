@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from coordinator import reporting
-from coordinator.records import ObservationRecord, Suggestion
-from coordinator.service import Experiment, Service
+from coordinator.service import views
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment, ObservationRecord, Suggestion
 from optimizer.metrics import constraints, is_feasible
 
 ETA_WINDOW = 20  # recent observations whose pace estimates the time left
@@ -50,7 +50,7 @@ def snapshot(service: Service, experiment_id: str) -> Snapshot:
 
 def experiment_list(service: Service, client: str | None = None) -> list[dict[str, Any]]:
     """The experiments (of `client` only, when given) with their progress, newest first."""
-    from coordinator.api.core import visible
+    from coordinator.service.access import visible
 
     rows = []
     for experiment in reversed(service.experiments()):
@@ -165,7 +165,7 @@ def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
     """The whole page's data in one JSON document (one poll, one consistent picture)."""
     from coordinator.dashboard.figures import catalogue
 
-    best = reporting.best(service, snap.experiment, snap.observations)
+    best = views.best(service, snap.experiment, snap.observations)
     best_ids = {o.id for o in best}
     rows = [observation_row(snap, o, best_ids) for o in snap.observations]
     return {

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from coordinator.records import ObservationRecord
+from coordinator.state.records import ObservationRecord
 from optimizer import Metric, Parameter
 from optimizer.best import pareto_mask
 from optimizer.metrics import constraints, is_feasible

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coordinator.connection import connect
-from coordinator.service import Service
-from coordinator.store import Store
-from coordinator.tokens import Tokens
+from coordinator.infra.connection import connect
+from coordinator.service.experiments import Service
+from coordinator.state.store import Store
+from coordinator.state.tokens import Tokens
 from tests.integration.processes import ROOT, RedisServer, free_port, wait_until
 
 __all__ = ["api", "sigopt_env", "sigopt_module", "ApiServer"]

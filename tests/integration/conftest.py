@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.connection import connect
-from coordinator.service import Service
-from coordinator.store import Store
+from coordinator.infra.connection import connect
+from coordinator.service.experiments import Service
+from coordinator.state.store import Store
 from tests.integration.processes import RedisServer, Worker
 
 FAST_TIMING = {"CELERIAC_LEASE_TTL": "3", "CELERIAC_SWEEP_INTERVAL": "0.5",

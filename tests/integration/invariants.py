@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from coordinator.service import Service
+from coordinator.service.experiments import Service
 
 
 def assert_invariants(service: Service, experiment_id: str, budget: int) -> None:

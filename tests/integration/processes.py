@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import redis
 
-from coordinator.embedded import redis_server_binary
+from coordinator.infra.embedded import redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,10 +13,10 @@ from starlette.testclient import TestClient
 from coordinator.api import create_app
 from coordinator.api.limits import ApiLimits
 from coordinator.api.routes import ENDPOINTS
-from coordinator.connection import connect
-from coordinator.service import Service
-from coordinator.store import Store
-from coordinator.tokens import Tokens
+from coordinator.infra.connection import connect
+from coordinator.service.experiments import Service
+from coordinator.state.store import Store
+from coordinator.state.tokens import Tokens
 from tests.integration.processes import coordinator
 from tests.unit.redis_snapshot import snapshot
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sigopt import Connection
 
-from coordinator.connection import connect
-from coordinator.tokens import Tokens
+from coordinator.infra.connection import connect
+from coordinator.state.tokens import Tokens
 from tests.integration.processes import ROOT, RedisServer, free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

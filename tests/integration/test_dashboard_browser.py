@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from coordinator import reporting
+from coordinator.service import views
 from tests.integration.api_fixtures import ApiServer
 from tests.integration.processes import coordinator, end_group, start_coordinator
 
@@ -141,7 +141,7 @@ def test_the_dashboard_follows_a_run_live_and_shows_the_numbers_and_new_observat
         finally:
             end_group(run)
         experiment = service.experiment(experiment_id)
-        best = reporting.best(service, experiment)[0].value_of("value")
+        best = views.best(service, experiment)[0].value_of("value")
         page.page.goto(f"{api.url}/dashboard/")
         page.wait_text(f"#experiments tr[data-id='{experiment_id}'] td:nth-child(4)", "6 / 6")
         page.page.screenshot(path=str(shots / "dashboard-list.png"))

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.config import parse_config_text
-from coordinator.dispatch import TaskSender
-from coordinator.records import Suggestion
-from coordinator.runner import Runner
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
+from coordinator.infra.timing import Timing
+from coordinator.runloop.dispatch import TaskSender
+from coordinator.runloop.runner import Runner
+from coordinator.service.experiments import Service
+from coordinator.spec.config import parse_config_text
+from coordinator.state.records import Experiment, Suggestion
 from tests.integration.invariants import assert_invariants
 from tests.integration.processes import (
     Worker,

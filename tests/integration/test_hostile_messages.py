@@ -10,7 +10,7 @@ import uuid
 import pytest
 from kombu import Connection, Exchange, Producer, Queue
 
-from coordinator.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
+from coordinator.infra.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
 from tests.integration.processes import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]

@@ -63,9 +63,9 @@ def test_workers_in_other_network_namespaces_finish_the_experiment_with_every_gu
         config = tmp_path / "exp.yml"
         config.write_text(CONFIG)
         experiment_id = coordinator(["create", str(config)], local).stdout.split()[-1]
-        from coordinator.connection import connect
-        from coordinator.service import Service
-        from coordinator.store import Store
+        from coordinator.infra.connection import connect
+        from coordinator.service.experiments import Service
+        from coordinator.state.store import Store
         from tests.integration.processes import start_coordinator
 
         service = Service(Store(connect(local["CELERIAC_REDIS_URL"])))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from coordinator.config import validate_experiment
-from coordinator.experiment import ExperimentSpec
-from coordinator.service import Service
-from coordinator.store import Store
+from coordinator.service.experiments import Service
+from coordinator.spec.config import validate_experiment
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.store import Store
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from coordinator.api import create_app
-from coordinator.api.refill import Refiller
-from coordinator.tokens import Tokens
+from coordinator.engine.refill import Refiller
+from coordinator.state.tokens import Tokens
 
 PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}},
               {"name": "kind", "type": "categorical", "categorical_values": ["a", "b"]}]
@@ -189,7 +189,7 @@ def test_a_training_run_merges_values_and_records_its_observation_when_completed
 
 def test_the_refiller_fills_each_backlog_and_refills_after_an_observation(
         client, experiment, service):
-    refiller = Refiller(service)
+    refiller = Refiller(service.suggester)
     assert refiller.refill_once() == 1
     assert service.store.counts(experiment["id"]).backlog == 4
     assert refiller.refill_once() == 0

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from coordinator.api import create_app
 from coordinator.api.limits import ApiLimits, parse_rate
 from coordinator.errors import InvalidInput
-from coordinator.tokens import StaticTokens, TokenRecord, Tokens
+from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
 
 pytestmark = pytest.mark.timeout(60)
 

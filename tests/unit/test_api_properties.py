@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from coordinator.api import create_app
 from coordinator.api.limits import ApiLimits
-from coordinator.tokens import Tokens
+from coordinator.state.tokens import Tokens
 from tests.unit.redis_snapshot import snapshot
 
 pytestmark = pytest.mark.timeout(120)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from coordinator.cli import Context, cli
-from coordinator.config import parse_config_text, validate_experiment
+from coordinator.cli.main import Context, cli
 from coordinator.errors import ConfigError
+from coordinator.spec.config import parse_config_text, validate_experiment
 
 GOOD = {
     "name": "ok",
@@ -109,7 +109,7 @@ def test_the_cli_prints_one_line_per_problem_and_stores_nothing(tmp_path, servic
 
 def test_the_command_line_reports_a_bad_config_in_one_line_without_a_traceback(
         tmp_path, monkeypatch, capsys):
-    from coordinator.cli import main
+    from coordinator.cli.main import main
 
     path = tmp_path / "bad.yml"
     path.write_text("name: bad\nparameters: [{name: a, type: int, bounds: {min: 5, max: 3}}]\n"

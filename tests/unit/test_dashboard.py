@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from coordinator.api import create_app
-from coordinator.config import validate_experiment
-from coordinator.tokens import Tokens
+from coordinator.spec.config import validate_experiment
+from coordinator.state.tokens import Tokens
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from coordinator.api import create_app
-from coordinator.tokens import Tokens
+from coordinator.state.tokens import Tokens
 from tests.unit.conftest import make_spec
 
 pytestmark = pytest.mark.timeout(60)

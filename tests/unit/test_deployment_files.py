@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from coordinator.cli import cli
-from coordinator.connection import ENV_URL
+from coordinator.cli.main import cli
+from coordinator.infra.connection import ENV_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 

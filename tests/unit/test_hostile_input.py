@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coordinator.config import parse_config_text, validate_experiment
 from coordinator.errors import ConfigError
+from coordinator.spec.config import parse_config_text, validate_experiment
 from tests.unit.conftest import make_spec
 from worker.evaluation import EvaluationFailed, parse_result
 

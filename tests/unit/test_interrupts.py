@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from coordinator import interrupts
-from coordinator.dispatch import Dispatcher
-from coordinator.settings import Timing
+from coordinator.infra import interrupts
+from coordinator.infra.timing import Timing
+from coordinator.runloop.dispatch import Dispatcher
 from tests.unit.conftest import make_spec
 
 

@@ -15,9 +15,10 @@ from collections import Counter
 
 import pytest
 
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
-from coordinator.sweeper import Sweeper
+from coordinator.infra.timing import Timing
+from coordinator.runloop.sweeper import Sweeper
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment
 from tests.integration.invariants import assert_invariants
 from tests.unit.conftest import make_spec
 

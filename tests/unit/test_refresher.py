@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from coordinator.refresher import BacklogRefresher, drop_near
+from coordinator.engine.refresher import BacklogRefresher, drop_near
 from optimizer import Proposal
 
 

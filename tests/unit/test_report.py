@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from click.testing import CliRunner
 
-from coordinator.cli import Context, cli
+from coordinator.cli.main import Context, cli
 from tests.unit.test_dashboard import HOSTILE, hostile_spec, run_observations
 
 pytestmark = pytest.mark.timeout(120)

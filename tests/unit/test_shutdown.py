@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from coordinator.settings import Timing
+from coordinator.infra.timing import Timing
 from worker import shutdown
 from worker.lease import ACTIVE, HandedBack, Lease
 

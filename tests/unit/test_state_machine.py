@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from coordinator import keys, scripts
-from coordinator.service import Service
+from coordinator.service.experiments import Service
+from coordinator.state import keys, scripts
 
 STATES = ["queued", "running", "closed", "deleted"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from coordinator.service import Service
+from coordinator.service.experiments import Service
 
 
 def new_running(service: Service, spec, ttl_ms: int = 10_000):

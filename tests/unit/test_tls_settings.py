@@ -6,9 +6,9 @@ import ssl
 
 import pytest
 
-from coordinator.celery_config import celery_settings
 from coordinator.errors import RedisUnavailable
-from coordinator.tls import redis_py_options, tls_options
+from coordinator.infra.celery_config import celery_settings
+from coordinator.infra.tls import redis_py_options, tls_options
 
 
 def test_a_rediss_url_without_settings_still_requires_a_valid_certificate():

@@ -8,9 +8,9 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from coordinator.embedded import default_embedded
 from coordinator.errors import RedisUnavailable
-from coordinator.tls import redis_py_options
+from coordinator.infra.embedded import default_embedded
+from coordinator.infra.tls import redis_py_options
 
 ENV_URL = "CELERIAC_REDIS_URL"
 

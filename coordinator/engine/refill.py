@@ -15,10 +15,10 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from coordinator.experiment import ExperimentSpec
-from coordinator.service import Service
+from coordinator.engine.suggester import Suggester
+from coordinator.spec.experiment import ExperimentSpec
 
-log = logging.getLogger("coordinator.api.refill")
+log = logging.getLogger("coordinator.engine.refill")
 
 MIN_BACKLOG = 4
 POLL_SECONDS = 0.1
@@ -30,13 +30,13 @@ def backlog_size(spec: ExperimentSpec) -> int:
 
 @dataclass
 class Refiller:
-    service: Service
+    suggester: Suggester
     refilled_at: dict[str, int] = field(default_factory=dict)  # eid -> observation count
     specs: dict[str, ExperimentSpec] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)  # deleted experiments: never active again
 
     def needs_refill(self, experiment_id: str) -> ExperimentSpec | None:
-        store = self.service.store
+        store = self.suggester.store
         if experiment_id in self.gone:
             return None
         if experiment_id not in self.specs:
@@ -62,12 +62,12 @@ class Refiller:
     def refill_once(self) -> int:
         """One pass over the experiments; returns how many backlogs were refilled."""
         done = 0
-        for experiment_id in self.service.store.experiment_ids():
+        for experiment_id in self.suggester.store.experiment_ids():
             spec = self.needs_refill(experiment_id)
             if spec is None:
                 continue
             try:
-                self.service.suggester.refill(experiment_id, spec, backlog_size(spec))
+                self.suggester.refill(experiment_id, spec, backlog_size(spec))
                 done += 1
             except Exception:  # one broken experiment must not starve the others
                 log.exception("refilling experiment %s failed", experiment_id)
@@ -88,11 +88,11 @@ class Refiller:
 
 
 def _process_main(redis_url: str, parent: int) -> None:
-    from coordinator.connection import connect
-    from coordinator.store import Store
+    from coordinator.infra.connection import connect
+    from coordinator.state.store import Store
 
     logging.basicConfig(level=logging.INFO)
-    Refiller(Service(Store(connect(redis_url)))).run(parent=parent)
+    Refiller(Suggester(Store(connect(redis_url)))).run(parent=parent)
 
 
 class RefillProcess:
@@ -122,11 +122,11 @@ class RefillProcess:
 
 
 class RefillThread:
-    """The refiller in a thread: for tests and for servers given only a Service."""
+    """The refiller in a thread: for tests and for servers given only a Suggester."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, suggester: Suggester) -> None:
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=Refiller(service).run, args=(self.stop_event,),
+        self.thread = threading.Thread(target=Refiller(suggester).run, args=(self.stop_event,),
                                        name="celeriac-refill", daemon=True)
 
     def start(self) -> None:

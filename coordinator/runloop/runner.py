@@ -4,7 +4,7 @@ The loop keeps nothing that is not in Redis: kill it at any moment and a new run
 where it stopped (the sweeper re-sends whatever was dispatched but never claimed). A suggestion a
 stopping worker hands back is swept (re-sent) as soon as its `released` event arrives, not at
 the next sweep tick. A Redis restart is ridden out: redis-py retries each command with backoff
-(coordinator/connection.py), and publishing a task, whose kombu retry gives up within a
+(coordinator/infra/connection.py), and publishing a task, whose kombu retry gives up within a
 second, is retried here with backoff for as long as Redis stays away.
 """
 
@@ -18,13 +18,14 @@ from collections.abc import Callable
 import redis
 from kombu.exceptions import OperationalError
 
-from coordinator import reporting
-from coordinator.dispatch import Dispatcher, TaskSender
 from coordinator.errors import InvalidInput
-from coordinator.reporting import Status
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
-from coordinator.sweeper import Sweeper
+from coordinator.infra.timing import Timing
+from coordinator.runloop.dispatch import Dispatcher, TaskSender
+from coordinator.runloop.sweeper import Sweeper
+from coordinator.service import views
+from coordinator.service.experiments import Service
+from coordinator.service.views import Status
+from coordinator.state.records import Experiment
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,11 @@ class Runner:
             if on_progress and (counts.observations, counts.open) != last_seen and \
                     time.monotonic() - last_shown >= PROGRESS_INTERVAL:
                 last_seen, last_shown = (counts.observations, counts.open), time.monotonic()
-                on_progress(reporting.status(self.service, experiment.id))
+                on_progress(views.status(self.service, experiment.id))
             cursor, events = self._wait(experiment.id, cursor, quiet=on_progress is None)
             if any(fields.get("type") == "released" for _, fields in events):
                 last_sweep = 0.0  # a stopping worker handed one back: re-send it now
-        final = reporting.status(self.service, experiment.id)
+        final = views.status(self.service, experiment.id)
         if on_progress:
             on_progress(final)
         return final

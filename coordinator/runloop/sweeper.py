@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from coordinator import interrupts
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
+from coordinator.infra import interrupts
+from coordinator.infra.timing import Timing
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator import keys
-from coordinator.connection import broker_url
-from coordinator.tls import tls_options
+from coordinator.infra.connection import broker_url
+from coordinator.infra.tls import tls_options
+from coordinator.state import keys
 
 TASK_NAME = "celeriac.evaluate"
 DEFAULT_QUEUE = "celeriac"

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from coordinator.errors import ConfigError
-from coordinator.experiment import Evaluation, ExperimentSpec
-from coordinator.validation import (
+from coordinator.spec.experiment import Evaluation, ExperimentSpec
+from coordinator.spec.validation import (
     Problems,
     as_choice,
     as_int,

@@ -1,7 +1,7 @@
 """The store: one Python method per Lua script, plus the plain reads.
 
 This is the only module that talks to Redis about experiments; every state change of a
-suggestion is one atomic script from `coordinator/lua/`.
+suggestion is one atomic script from `coordinator/state/lua/`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import redis
 
-from coordinator import keys, scripts
-from coordinator.experiment import ExperimentSpec
-from coordinator.records import ObservationRecord, Suggestion
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state import keys, scripts
+from coordinator.state.records import ObservationRecord, Suggestion
 
 
 @dataclass(frozen=True)

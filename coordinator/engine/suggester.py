@@ -16,8 +16,8 @@ from collections import deque
 from typing import Any
 
 from coordinator.errors import Conflict, NotFound
-from coordinator.experiment import ExperimentSpec
-from coordinator.store import Store, Taken
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.store import Store, Taken
 from optimizer import Observation, Proposal, suggest
 
 DURATION_WINDOW = 20  # evaluations whose median duration is "typical"

@@ -12,10 +12,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from coordinator import reporting
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
-from coordinator.service import Service
+from coordinator.service import views
+from coordinator.service.experiments import Service
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111827;
@@ -44,7 +44,7 @@ def t(value: Any) -> str:
 def build(service: Service, experiment_id: str) -> tuple[str, list[Figure]]:
     """The report's HTML and the figures in it (for --png)."""
     snap = data.snapshot(service, experiment_id)
-    best = reporting.best(service, snap.experiment, snap.observations)
+    best = views.best(service, snap.experiment, snap.observations)
     view = data.experiment_view(service, snap)
     found = figures(snap, best)
     parts = [_header(view), _best(view), "<h2>Figures</h2><div class='figs'>",

@@ -18,8 +18,8 @@ def register(cli: click.Group) -> None:
                   help="Also write every figure as a PNG into this directory.")
     def report(experiment_id: str, output: Path | None, png_dir: Path | None) -> None:
         """One self-contained HTML report (inline SVG figures, no scripts), and PNGs."""
-        from coordinator.cli import Context  # lazy: coordinator.cli imports this module
-        from coordinator.report import write_report
+        from coordinator.cli.main import Context  # lazy: coordinator.cli.main imports this module
+        from coordinator.dashboard.report import write_report
 
         ctx = click.get_current_context().find_object(Context)
         assert ctx is not None

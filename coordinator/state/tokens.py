@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from coordinator import keys
 from coordinator.errors import InvalidInput, NotFound
+from coordinator.state import keys
 
 CLIENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 

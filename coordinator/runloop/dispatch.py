@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from celery import Celery
 
-from coordinator import interrupts
-from coordinator.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
-from coordinator.refresher import BacklogRefresher
-from coordinator.service import Experiment, Service
-from coordinator.settings import Timing
-from coordinator.store import Counts
+from coordinator.engine.refresher import BacklogRefresher
+from coordinator.infra import interrupts
+from coordinator.infra.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
+from coordinator.infra.timing import Timing
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment
+from coordinator.state.store import Counts
 
 HARD_LIMIT_MARGIN = 60.0  # seconds past the soft limit before Celery kills the pool child
 MODEL_FREE = ("random", "sobol", "grid")  # instant strategies: no background refresh needed

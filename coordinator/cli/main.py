@@ -12,16 +12,16 @@ from typing import Any
 import click
 import redis
 
-from coordinator import reporting
-from coordinator.cli_api import register as register_api_commands
-from coordinator.cli_report import register as register_report_commands
-from coordinator.config import load_config_file
-from coordinator.connection import ENV_URL, check, connect, redact, resolve_url
-from coordinator.embedded import data_home, default_embedded
+from coordinator.cli.report import register as register_report_commands
+from coordinator.cli.serve import register as register_api_commands
 from coordinator.errors import CeleriacError, InvalidInput, RedisUnavailable
-from coordinator.service import Service
-from coordinator.settings import Timing
-from coordinator.store import Store
+from coordinator.infra.connection import ENV_URL, check, connect, redact, resolve_url
+from coordinator.infra.embedded import data_home, default_embedded
+from coordinator.infra.timing import Timing
+from coordinator.service import views
+from coordinator.service.experiments import Service
+from coordinator.spec.config import load_config_file
+from coordinator.state.store import Store
 
 
 class Context:
@@ -71,7 +71,7 @@ def create(ctx: Context, config: str) -> None:
 @pass_context
 def run(ctx: Context, target: str, workers: int, queue: str) -> None:
     """Run experiment TARGET (an id, or a YAML config to create first) to its budget."""
-    from coordinator.runner import check_runnable
+    from coordinator.runloop.runner import check_runnable
 
     service = ctx.service
     if target.endswith((".yml", ".yaml")) or Path(target).is_file():
@@ -85,11 +85,11 @@ def run(ctx: Context, target: str, workers: int, queue: str) -> None:
 
 
 def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
-                      ) -> reporting.Status | None:
-    from coordinator.dispatch import TaskSender
-    from coordinator.local_workers import LocalWorkers
-    from coordinator.progress import ProgressView
-    from coordinator.runner import Runner
+                      ) -> views.Status | None:
+    from coordinator.cli.progress import ProgressView
+    from coordinator.infra.local_workers import LocalWorkers
+    from coordinator.runloop.dispatch import TaskSender
+    from coordinator.runloop.runner import Runner
 
     sender = TaskSender(ctx.url, queue)
     local = LocalWorkers(workers, ctx.url, data_home() / "logs", queue) if workers else None
@@ -113,13 +113,13 @@ def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
         sender.close()
 
 
-def _print_final(service: Service, experiment_id: str, status: reporting.Status | None) -> None:
+def _print_final(service: Service, experiment_id: str, status: views.Status | None) -> None:
     if status is None:
         return
     experiment = service.experiment(experiment_id)
     click.echo(f"experiment {experiment_id} finished: {status.observations} observations, "
                f"{status.failed} failed")
-    _print_best(experiment, reporting.best(service, experiment))
+    _print_best(experiment, views.best(service, experiment))
 
 
 def _print_best(experiment: Any, best: list[Any]) -> None:
@@ -139,16 +139,16 @@ def _print_best(experiment: Any, best: list[Any]) -> None:
 @pass_context
 def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None:
     """Progress of an experiment."""
-    from coordinator.progress import ProgressView, describe
+    from coordinator.cli.progress import ProgressView, describe
 
-    current = reporting.status(ctx.service, experiment_id)
+    current = views.status(ctx.service, experiment_id)
     if watch:
         view = ProgressView()
         try:
             while not current.done:
                 view(current)
                 time.sleep(1)
-                current = reporting.status(ctx.service, experiment_id)
+                current = views.status(ctx.service, experiment_id)
             view(current)
         except KeyboardInterrupt:
             pass
@@ -167,7 +167,7 @@ def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None
 def best(ctx: Context, experiment_id: str, as_json: bool) -> None:
     """Best observation (or the Pareto front), only observations meeting every threshold."""
     experiment = ctx.service.experiment(experiment_id)
-    found = reporting.best(ctx.service, experiment)
+    found = views.best(ctx.service, experiment)
     if as_json:
         click.echo(json.dumps([json.loads(o.to_json()) for o in found], indent=2))
     else:
@@ -202,7 +202,7 @@ def suggestions_command(ctx: Context, words: tuple[str, ...], state: str | None)
 @pass_context
 def export(ctx: Context, experiment_id: str, fmt: str, output: str | None) -> None:
     """Every observation: ids, assignments, metric values, failure reason, metadata."""
-    text = reporting.export(ctx.service, experiment_id, fmt)
+    text = views.export(ctx.service, experiment_id, fmt)
     if output:
         Path(output).write_text(text)
     else:
@@ -235,8 +235,8 @@ def delete(ctx: Context, experiment_id: str) -> None:
 @pass_context
 def sweep(ctx: Context, experiment_id: str, forever: bool, queue: str) -> None:
     """Re-send suggestions whose lease expired; fail them after max_attempts."""
-    from coordinator.dispatch import TaskSender
-    from coordinator.sweeper import Sweeper
+    from coordinator.runloop.dispatch import TaskSender
+    from coordinator.runloop.sweeper import Sweeper
 
     experiment = ctx.service.experiment(experiment_id)
     sender = TaskSender(ctx.url, queue)

@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from coordinator.reporting import Status
+from coordinator.service.views import Status
 
 
 def describe(status: Status) -> str:

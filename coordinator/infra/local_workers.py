@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from coordinator.celery_config import DEFAULT_QUEUE
-from coordinator.connection import ENV_URL
+from coordinator.infra.celery_config import DEFAULT_QUEUE
+from coordinator.infra.connection import ENV_URL
 
 
 class LocalWorkers:

@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from coordinator.records import ObservationRecord
-from coordinator.service import Experiment, Service
+from coordinator.service.experiments import Service
+from coordinator.state.records import Experiment, ObservationRecord
 from optimizer import best_observations
 
 

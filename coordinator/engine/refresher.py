@@ -15,8 +15,8 @@ import threading
 
 import numpy as np
 
-from coordinator.service import Experiment
-from coordinator.suggester import Suggester
+from coordinator.engine.suggester import Suggester
+from coordinator.state.records import Experiment
 from optimizer import Proposal, Space
 
 log = logging.getLogger(__name__)

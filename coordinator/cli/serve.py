@@ -8,7 +8,7 @@ import click
 
 
 def _context() -> Any:
-    from coordinator.cli import Context  # lazy: coordinator.cli imports this module
+    from coordinator.cli.main import Context  # lazy: coordinator.cli.main imports this module
 
     ctx = click.get_current_context().find_object(Context)
     assert ctx is not None
@@ -19,7 +19,7 @@ def _serve(host: str, port: int, refill: bool, log_level: str, limits: Any) -> N
     import uvicorn
 
     from coordinator.api import create_app
-    from coordinator.api.refill import RefillProcess
+    from coordinator.engine.refill import RefillProcess
 
     ctx = _context()
     service = ctx.service  # connects (or starts the embedded Redis) and checks it first
@@ -76,7 +76,7 @@ def _register_tokens(cli: click.Group) -> None:
                   help="SigOpt client id the token acts for (projects live under it).")
     def token_create(client: str) -> None:
         """Create a token and print it on the last line (it is shown only once)."""
-        from coordinator.tokens import Tokens
+        from coordinator.state.tokens import Tokens
 
         token_text, record = Tokens(_context().service.store.redis).create(client)
         click.echo(f"created token {record.id} for client {record.client}", err=True)
@@ -87,7 +87,7 @@ def _register_tokens(cli: click.Group) -> None:
         """Every token's id, client, creation time and state (never the token itself)."""
         import time
 
-        from coordinator.tokens import Tokens
+        from coordinator.state.tokens import Tokens
 
         for record in Tokens(_context().service.store.redis).all():
             created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.created))
@@ -98,7 +98,7 @@ def _register_tokens(cli: click.Group) -> None:
     @click.argument("token_id")
     def token_revoke(token_id: str) -> None:
         """Revoke the token with TOKEN_ID (from `coordinator token list`)."""
-        from coordinator.tokens import Tokens
+        from coordinator.state.tokens import Tokens
 
         record = Tokens(_context().service.store.redis).revoke(token_id)
         click.echo(f"revoked token {record.id} of client {record.client}")

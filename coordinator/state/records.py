@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from coordinator.spec.experiment import ExperimentSpec
 from optimizer import Observation
 
 
@@ -84,3 +86,18 @@ class ObservationRecord:
             stddevs={v.name: v.value_stddev for v in self.values if v.value_stddev is not None},
             failed=self.failed,
         )
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    spec: ExperimentSpec
+    state: str
+    created: int
+    owner: str
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, str]) -> Experiment:
+        return cls(id=meta["id"], spec=ExperimentSpec.from_json(meta["spec"]),
+                   state=meta.get("state", "active"), created=int(meta.get("created", 0)),
+                   owner=meta.get("owner", ""))

@@ -9,29 +9,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from coordinator.engine.suggester import Suggester
 from coordinator.errors import Conflict, InvalidInput, NotFound
-from coordinator.experiment import ExperimentSpec
-from coordinator.records import MetricValue, ObservationRecord, Suggestion
-from coordinator.store import Store
-from coordinator.suggester import Suggester
-
-
-@dataclass(frozen=True)
-class Experiment:
-    id: str
-    spec: ExperimentSpec
-    state: str
-    created: int
-    owner: str
-
-    @classmethod
-    def from_meta(cls, meta: Mapping[str, str]) -> Experiment:
-        return cls(id=meta["id"], spec=ExperimentSpec.from_json(meta["spec"]),
-                   state=meta.get("state", "active"), created=int(meta.get("created", 0)),
-                   owner=meta.get("owner", ""))
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.records import Experiment, MetricValue, ObservationRecord, Suggestion
+from coordinator.state.store import Store
 
 
 class Service:
@@ -159,7 +143,7 @@ def create_suggestion_now(service: Service, experiment: str | Experiment, *,
     points keep colliding with falls back to computing one under the lock. Given an
     Experiment (a cached spec), it makes two Redis round trips: the id and the atomic take,
     which also refuses a deleted experiment."""
-    from coordinator.store import Taken
+    from coordinator.state.store import Taken
     from optimizer import Settings, suggest
 
     if not isinstance(experiment, Experiment):

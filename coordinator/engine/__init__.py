@@ -1,0 +1,1 @@
+"""Where suggestions come from: the backlog and the optimizer behind it."""

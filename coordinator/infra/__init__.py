@@ -1,0 +1,1 @@
+"""Infrastructure: where Redis is, the embedded server, TLS, Celery settings, timing."""

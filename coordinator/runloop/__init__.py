@@ -1,0 +1,1 @@
+"""`coordinator run`: dispatch, sweep and report until the budget is spent."""

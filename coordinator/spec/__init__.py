@@ -1,0 +1,1 @@
+"""Experiments described: the validated spec, config files, field-path checks."""

@@ -1,0 +1,1 @@
+"""Experiment state in Redis: states, key names, Lua transitions, records, the store."""
