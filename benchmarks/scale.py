@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import ROOT, local_workers, private_redis  # noqa: E402
+from coordinator.engine.backlog import refresh  # noqa: E402
 from coordinator.infra.connection import ENV_URL, connect  # noqa: E402
 from coordinator.infra.timing import Timing  # noqa: E402
 from coordinator.runloop.dispatch import TaskSender  # noqa: E402
@@ -56,7 +57,7 @@ def fill(service: Service, experiment_id: str, count: int) -> float:
     done = 0
     while done < count:
         batch = min(500, count - done)
-        service.suggester.refill(experiment_id, experiment.spec, batch)
+        refresh(service.suggester, experiment_id, experiment.spec, batch)
         for _ in range(batch):
             suggestion = service.create_suggestion(experiment_id)
             a = suggestion.assignments

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import ROOT, local_workers, private_redis, wait_for_workers  # noqa: E402
 from benchmarks.latency_proxy import delayed  # noqa: E402
+from coordinator.engine.backlog import refresh  # noqa: E402
 from coordinator.engine.suggester import Suggester  # noqa: E402
 from coordinator.infra.connection import ENV_URL, connect  # noqa: E402
 from coordinator.infra.timing import Timing  # noqa: E402
@@ -118,7 +119,7 @@ def dispatch_cost(url: str, count: int = 500) -> float:
         "parameters": [{"name": "x", "bounds": {"min": 0, "max": 1}}],
         "metrics": [{"name": "zero"}], "optimizer": {"type": "random", "seed": 2}})
     experiment = service.create_experiment(spec)
-    service.suggester.refill(experiment.id, spec, count)
+    refresh(service.suggester, experiment.id, spec, count)
     sender, costs = TaskSender(url, queue="dispatch-cost"), []
     for _ in range(count):
         began = time.perf_counter()

@@ -47,6 +47,30 @@ class Forbidden(CeleriacError):
     status = 403
 
 
+# Named for the domain: the store raises these for Lua replies that are an error for every
+# caller; each is a kind of the general error above, whose status the HTTP API answers with.
+
+
+class ExperimentNotFound(NotFound):
+    """The experiment does not exist or was deleted."""
+
+
+class SuggestionNotFound(NotFound):
+    """The suggestion does not exist or was deleted."""
+
+
+class SuggestionClosed(Conflict):
+    """The suggestion already has its observation: a second one is never recorded."""
+
+
+class TrainingRunNotFound(NotFound):
+    """The training run does not exist (or belongs to another client)."""
+
+
+class RunStateRefused(Conflict):
+    """A change of a training run's state that its state machine does not allow."""
+
+
 class RedisUnavailable(CeleriacError):
     """Redis cannot be reached or the embedded server cannot start."""
 

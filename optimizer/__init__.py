@@ -2,9 +2,10 @@
 
 from optimizer.best import best_observations
 from optimizer.metrics import Metric, Observation
+from optimizer.proposals import Proposal
 from optimizer.settings import Settings, SettingsError
 from optimizer.space import Parameter, Space
-from optimizer.suggest import Proposal, suggest
+from optimizer.suggest import suggest
 
 __all__ = [
     "Parameter",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, overload
 
 import numpy as np
 from scipy.special import expit, ndtr
@@ -20,7 +20,8 @@ INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:
-    return INV_SQRT_2PI * np.exp(-0.5 * z**2)
+    density: np.ndarray = INV_SQRT_2PI * np.exp(-0.5 * z**2)
+    return density
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Penalty:
 
 
 class Factor(Protocol):
+    """Value per row of x and, when `grad`, its gradient in x."""
+
     def value(self, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
@@ -120,13 +123,20 @@ class Acquisition:
     objective: Factor | None
     feasibility: Sequence[Feasibility | Penalty]  # factors multiplying the objective
 
+    @overload
+    def value(self, x: np.ndarray, grad: Literal[False] = False) -> tuple[np.ndarray, None]: ...
+
+    @overload
+    def value(self, x: np.ndarray, grad: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
     def value(self, x: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         factors = ([self.objective] if self.objective else []) + list(self.feasibility)
         value = np.ones(len(x))
         gradient = np.zeros_like(x) if grad else None
         for factor in factors:
             v, g = factor.value(x, grad)
-            if grad:
-                gradient = gradient * v[:, None] + value[:, None] * g  # type: ignore[operator]
+            if gradient is not None:
+                assert g is not None  # every factor asked for its gradient returns one
+                gradient = gradient * v[:, None] + value[:, None] * g
             value = value * v
         return value, gradient

@@ -10,6 +10,7 @@ Most proposals are searched inside a trust region around the incumbent (see
 objective looks deterministic, one proposal in `local_every` is instead the Newton step of
 a quadratic fitted around the incumbent (see `optimizer.local`). Two optimized metrics
 take their own loop: a GP each and the hypervolume improvement (see `optimizer.pareto`).
+Why each of these was chosen, with the measurements, is in docs/optimizer.md.
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ from threadpoolctl import threadpool_limits
 from optimizer import design, local, pareto, search, trust
 from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
-from optimizer.metrics import Metric, constraints, has_values, is_feasible, optimized
+from optimizer.metrics import Metric, Observation, constraints, has_values, is_feasible, optimized
 from optimizer.models import Target, compress_tail, fit_model, scalarize, subsample
+from optimizer.proposals import Batch, History
 from optimizer.settings import Settings
 from optimizer.space import Space
 
 CENTRES = 5
 REPEAT = 1e-5  # length scales: a lone bound's proposal this close to an observation repeats it
 ROUND = 4  # proposals per round of the global step, at least (see _in_trust_region)
+
+Fitted = tuple[GaussianProcess, np.ndarray]  # an objective model and its standardized targets
+Limit = tuple[GaussianProcess, float]  # a feasibility model and its standardized threshold
 
 
 def initial_points(dimension: int, bandwidth: int) -> int:
@@ -62,8 +67,11 @@ class Problem:
     bandwidth: int = 1
 
 
-def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwidth: int,  # type: ignore[no-untyped-def]
-                  rng: np.random.Generator, batch) -> None:
+def propose_bayes(history: History, metrics: Sequence[Metric], settings: Settings,
+                  bandwidth: int, rng: np.random.Generator, batch: Batch) -> None:
+    """Fill the batch: design points until the models have enough data, then the models'."""
+    if len(optimized(metrics)) > 2:  # the config refuses more; `_batch_loop` handles 1 or 2
+        raise ValueError("metrics: at most 2 metrics can have strategy: optimize")
     space = history.space
     n_init = settings.initial_points or initial_points(space.dimension, bandwidth)
     valued = [o for o in history.observations if has_values(metrics, o)]
@@ -72,17 +80,17 @@ def propose_bayes(history, metrics: Sequence[Metric], settings: Settings, bandwi
         existing = np.vstack([history.cube(), batch.cube()])
         batch.offer(design.maximin_fill(space, rng, existing, 2 * batch.k), "sobol")
         return
-    # Matrices here are at most a few hundred wide: BLAS threads only add spin-waiting,
-    # which on a loaded 2-core machine made one batch 3-4x slower.
+    # Matrices here are at most a few hundred wide: BLAS threads only add spin-waiting.
     with threadpool_limits(1, user_api="blas"):
         problem = _build_problem(history, metrics, settings, rng)
         problem.trust_length = _trust_length(history, metrics, bandwidth, settings, n_init)
         problem.started = started
         problem.bandwidth = bandwidth
-        _batch_loop(problem, metrics, settings, rng, batch)
+        _batch_loop(problem, settings, rng, batch)
 
 
-def _trust_length(history, metrics, bandwidth: int, settings: Settings, skip: int) -> float:  # type: ignore[no-untyped-def]
+def _trust_length(history: History, metrics: Sequence[Metric], bandwidth: int,
+                  settings: Settings, skip: int) -> float:
     """Replayed over valued observations in report order (before any subsampling).
 
     The initial design only sets the incumbent: as in TuRBO, failures count from the first
@@ -96,12 +104,11 @@ def _trust_length(history, metrics, bandwidth: int, settings: Settings, skip: in
                              settings.trust_patience)
 
 
-def _progress_scores(valued: list, metrics: Sequence[Metric]) -> np.ndarray:  # type: ignore[type-arg]
+def _progress_scores(valued: list[Observation], metrics: Sequence[Metric]) -> np.ndarray:
     """What the trust region counts as progress, larger is better: the scalarized objective
     of a feasible observation, and below every one of those an infeasible observation's
     total violation (each constraint's in units of its observed range), as in SCBO
-    (Eriksson & Poloczek, 2021). Counting infeasible objective values as successes let the
-    box grow and shrink around points that cannot be the answer."""
+    (Eriksson & Poloczek, 2021), so that points which cannot be the answer move no box."""
     goals = optimized(metrics)
     raw = np.array([[m.sign * float(o.values[m.name]) for m in goals] for o in valued])
     scores = scalarize(raw, np.ones(len(goals)) / len(goals))
@@ -114,10 +121,12 @@ def _progress_scores(valued: list, metrics: Sequence[Metric]) -> np.ndarray:  # 
         excess = np.maximum(m.sign * float(cast(float, m.threshold)) - values, 0.0)
         violation += excess / (np.ptp(values) or 1.0)
     feasible = np.array([is_feasible(metrics, o) for o in valued])
-    return np.where(feasible, scores, -1.0 - violation)
+    progress: np.ndarray = np.where(feasible, scores, -1.0 - violation)
+    return progress
 
 
-def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[no-untyped-def]
+def _build_problem(history: History, metrics: Sequence[Metric], settings: Settings,
+                   rng: np.random.Generator) -> Problem:
     space, goals = history.space, optimized(metrics)
     usable = history.observations
     valued = [o for o in usable if has_values(metrics, o)]
@@ -147,38 +156,35 @@ def _build_problem(history, metrics, settings, rng) -> Problem:  # type: ignore[
         succeeded=ok,
         failed_features=space.features_of([o.assignments for o in usable if o.failed]),
         pending=space.features_of(history.pending),
-        pending_cube=space.encode(history.pending).reshape(-1, space.dimension),
+        pending_cube=space.encode(history.pending),
         ordered=space.ordered_features(),
     )
 
 
-def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> None:  # type: ignore[no-untyped-def]
+def _batch_loop(problem: Problem, settings: Settings, rng: np.random.Generator,
+                batch: Batch) -> None:
     """One proposal at a time; each is added to the models before the next is chosen."""
     feasibility = _feasibility_models(problem, rng)
-    goals = problem.goals.shape[1]
-    if goals == 2:
+    if problem.goals.shape[1] == 2:
         _pareto_loop(problem, feasibility, settings, rng, batch)
         return
-    objective = None if goals > 1 else _objective_model(problem, problem.goals[:, 0], rng)
+    objective = _objective_model(problem, problem.goals[:, 0], rng)
     chosen: list[np.ndarray] = []
     numbers = range(problem.started, problem.started + batch.k)  # this batch's proposals
     quadratic = None
-    if objective is not None and any(_local_slot(problem, settings, n) for n in numbers):
+    if any(_local_slot(problem, settings, n) for n in numbers):
         quadratic = _quadratic(problem, objective[0])
     while not batch.full:
-        if goals > 1:
-            weights = rng.dirichlet(np.ones(goals))
-            objective = _objective_model(problem, scalarize(problem.goals, weights), rng)
         number = problem.started + len(chosen)
         row = quadratic if _local_slot(problem, settings, number) else None
         if row is not None and batch.offer(row[None, :], "quadratic", limit=1):
             chosen.append(problem.space.features(row[None, :]))
             continue
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
-        centres = _centres(problem, objective[1])  # type: ignore[index]
+        centres = _centres(problem, objective[1])
         box = None
         if _in_trust_region(settings, number, problem.bandwidth):
-            box = _trust_box(problem, objective[0], centres[0])  # type: ignore[index]
+            box = _trust_box(problem, objective[0], centres[0])
         rows = _search(problem, objective, feasibility, extra, settings, rng, centres, box)
         accepted = batch.offer(rows, "bayes", limit=1)
         if not accepted:
@@ -186,7 +192,8 @@ def _batch_loop(problem: Problem, metrics, settings: Settings, rng, batch) -> No
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
 
 
-def _pareto_loop(problem: Problem, feasibility, settings: Settings, rng, batch) -> None:  # type: ignore[no-untyped-def]
+def _pareto_loop(problem: Problem, feasibility: list[Limit], settings: Settings,
+                 rng: np.random.Generator, batch: Batch) -> None:
     """Two optimized metrics: a GP each, and every proposal the optimistic hypervolume
     improvement's maximum (see `optimizer.pareto`) over the whole space. Pending and
     already-chosen points join the models and the front at their predicted means."""
@@ -214,8 +221,9 @@ def _pareto_loop(problem: Problem, feasibility, settings: Settings, rng, batch) 
         chosen.append(problem.space.features(rows[accepted[0] : accepted[0] + 1]))
 
 
-def _search(problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings,  # type: ignore[no-untyped-def]
-            rng, centres: np.ndarray, box: search.Box | None) -> np.ndarray:
+def _search(problem: Problem, objective: Fitted, feasibility: list[Limit], extra: np.ndarray,
+            settings: Settings, rng: np.random.Generator, centres: np.ndarray,
+            box: search.Box | None) -> np.ndarray:
     """Candidate rows, best first. `auto` is the confidence bound, except that a lone
     proposal which would repeat an observation goes to expected improvement (`_repeats`).
     Before any observation is feasible there is no bound, only feasibility, and nothing to
@@ -233,10 +241,10 @@ def _search(problem: Problem, objective, feasibility, extra: np.ndarray, setting
 
 def _quadratic(problem: Problem, model: GaussianProcess) -> np.ndarray | None:
     """The Newton step of a quadratic fitted around the incumbent (see `optimizer.local`),
-    where one can be trusted: a single objective that looks deterministic (no reported
-    stddev, the GP's fitted noise near its floor). It depends only on the observations, so
-    it is fitted once per call, and only when one of the batch's slots can take it."""
-    if problem.goals.shape[1] != 1 or problem.stddevs is not None:
+    where one can be trusted: an objective that looks deterministic (no reported stddev,
+    the GP's fitted noise near its floor). It depends only on the observations, so it is
+    fitted once per call, and only when one of the batch's slots can take it."""
+    if problem.stddevs is not None:
         return None
     if model.hyper.noise > local.NOISE_LIMIT:  # a noisy metric: least squares would chase noise
         return None
@@ -258,10 +266,9 @@ def _local_slot(problem: Problem, settings: Settings, number: int) -> bool:
 
 def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> bool:
     """One proposal in `global_every` rounds searches the whole space, so that a trust
-    region stuck in a local optimum (Hartmann6 has one at regret 0.12), or one replayed from
-    an imported history, can still be left. A round is max(bandwidth, 4) proposals: with
-    eight workers, one global proposal in three made every batch spend a third of itself
-    exploring (Branin q=8 log10 regret -4.11 against -4.72 measured in rounds)."""
+    region stuck in a local optimum, or one replayed from an imported history, can still be
+    left. A round is max(bandwidth, ROUND) proposals, so that a large batch does not spend a
+    share of every batch exploring."""
     if not settings.trust_region:
         return False
     period = settings.global_every * max(bandwidth, ROUND)
@@ -270,25 +277,23 @@ def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> boo
 
 def _trust_box(problem: Problem, model: GaussianProcess, centre: np.ndarray) -> search.Box:
     """The trust region around the incumbent, shaped by the objective's length scales."""
-    ordered = np.array([p.type != "categorical" for p in problem.space.parameters])  # type: ignore[attr-defined]
+    ordered = np.array([p.type != "categorical" for p in problem.space.parameters])
     return trust.box(centre, _cube_scales(problem, model), problem.trust_length, ordered)
 
 
 def _cube_scales(problem: Problem, model: GaussianProcess) -> np.ndarray:
     """The model's length scale for each design-cube coordinate (a categorical's first
     one-hot column stands for it)."""
-    return model.hyper.length_scales[search.feature_columns(problem.space)]  # type: ignore[no-any-return]
+    scales: np.ndarray = model.hyper.length_scales[search.feature_columns(problem.space)]
+    return scales
 
 
-def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianProcess, np.ndarray]:  # type: ignore[no-untyped-def]
+def _objective_model(problem: Problem, raw: np.ndarray, rng: np.random.Generator) -> Fitted:
     """GP on the standardized objective, with per-point noise when stddevs were reported.
 
-    Only the worse-than-median half is compressed (see `compress_tail`): a log warping of the
-    whole range made the surface too peaky at the incumbent (Branin median log10 regret
-    -1.9 vs -4.7 without), while leaving huge losses raw wastes the GP's amplitude on them
-    (Rosenbrock-4D q=4: 2.53 raw vs 1.83 compressed). Reported noise keeps values raw.
-    Failed points enter at the worst observed value: the failure model alone let expected
-    improvement extrapolate straight into a region where every evaluation had failed.
+    Values worse than the median are compressed (`compress_tail`) so that huge losses do not
+    take the GP's amplitude; reported noise keeps values raw. Failed points enter at the
+    worst observed value, so that the acquisition cannot extrapolate into a failed region.
     """
     n, failed = len(raw), len(problem.failed_features)
     raw = np.concatenate([raw, np.full(failed, raw.min())])
@@ -300,7 +305,7 @@ def _objective_model(problem: Problem, raw: np.ndarray, rng) -> tuple[GaussianPr
     return fit_model(features, target, rng, prior=problem.ordered), target.y[:n]
 
 
-def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, float]]:  # type: ignore[no-untyped-def]
+def _feasibility_models(problem: Problem, rng: np.random.Generator) -> list[Limit]:
     """One GP per thresholded metric, plus one on success/failure when anything failed."""
     models = []
     for values, threshold in problem.constraint_values:
@@ -314,8 +319,9 @@ def _feasibility_models(problem: Problem, rng) -> list[tuple[GaussianProcess, fl
     return models
 
 
-def _acquisition(  # type: ignore[no-untyped-def]
-    problem: Problem, objective, feasibility, extra: np.ndarray, settings: Settings, kind: str
+def _acquisition(
+    problem: Problem, objective: Fitted, feasibility: list[Limit], extra: np.ndarray,
+    settings: Settings, kind: str,
 ) -> Acquisition:
     """Models conditioned on pending and already-chosen points, then the objective's
     acquisition (`kind`: ei or lcb) times feasibility.
@@ -323,8 +329,7 @@ def _acquisition(  # type: ignore[no-untyped-def]
     `auto` is the confidence bound mean + kappa x std of the believer model (GP-BUCB,
     Desautels et al., 2014). Believer-EI raises the incumbent to the best fantasy, which
     empties the neighbourhood of the optimum as soon as one pending point sits there; the
-    bound keeps exploiting it and still spreads the batch through the shrunken variance
-    (measured at q=8 over 40 seeds it gained on all four benchmark problems)."""
+    bound keeps exploiting it and still spreads the batch through the shrunken variance."""
     model, y = objective
     if settings.pending == "penalize" and len(extra):
         return _penalized(problem, model, y, feasibility, extra, settings, kind)
@@ -340,7 +345,7 @@ def _acquisition(  # type: ignore[no-untyped-def]
     return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa), feas)
 
 
-def _believed_feasibility(feasibility, extra: np.ndarray) -> list[Feasibility]:  # type: ignore[no-untyped-def]
+def _believed_feasibility(feasibility: list[Limit], extra: np.ndarray) -> list[Feasibility]:
     """Each feasibility model with the pending and already-chosen points added at their
     predicted values (kriging believer), as a factor of the acquisition."""
     factors = []
@@ -353,24 +358,22 @@ def _believed_feasibility(feasibility, extra: np.ndarray) -> list[Feasibility]: 
 def _repeats(problem: Problem, model: GaussianProcess, row: np.ndarray) -> bool:
     """Whether a lone proposal of the confidence bound (`auto`, no pending points) is, in
     the model's eyes, an observation again: closer than REPEAT length scales. Where the model
-    sees nothing above the best observation, the bound's maximum is the best observation
-    itself, and on Branin 3 of 40 sequential runs re-sampled one boundary point for 30
-    evaluations. Expected improvement then takes the proposal: it is zero at a known point.
-    Alone, the bound converges faster than expected improvement (Hartmann6 at q=1: median
-    log10 regret -6.68 against -2.76), so only the repeat is handed over."""
+    sees nothing above the best observation, the bound's maximum is that observation itself;
+    expected improvement, zero at a known point, then takes the proposal. Otherwise the
+    bound keeps it: alone, it converges faster than expected improvement."""
     return local.repeats(row, problem.cube, problem.space.continuous_mask(),
                          _cube_scales(problem, model), REPEAT)
 
 
-def _penalized(  # type: ignore[no-untyped-def]
-    problem: Problem, model: GaussianProcess, y: np.ndarray, feasibility, extra: np.ndarray,
-    settings: Settings, kind: str,
+def _penalized(
+    problem: Problem, model: GaussianProcess, y: np.ndarray, feasibility: list[Limit],
+    extra: np.ndarray, settings: Settings, kind: str,
 ) -> Acquisition:
-    """EI on the unconditioned objective times a local penalty per pending point.
+    """The acquisition of the unconditioned objective times a local penalty per pending
+    point (opt-in: `pending: penalize`).
 
     The Lipschitz constant is the largest gradient of the posterior mean (in length-scale
-    units) at the best points and the pending ones. Measured at q=8 it helped Branin and
-    Hartmann6 and hurt Rosenbrock-4D and mixed (see RESULTS.md), so it is opt-in.
+    units) at the best points and the pending ones.
     """
     feas = _believed_feasibility(feasibility, extra)
     real_best = y[problem.feasible]
@@ -392,7 +395,8 @@ def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str
         return np.empty(0)
     if mode == "liar":
         return np.full(len(extra), float(y.min()))
-    return model.predict(extra)[0]
+    mean: np.ndarray = model.predict(extra)[0]
+    return mean
 
 
 def _centres(problem: Problem, y: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Model-free designs in the design cube: random, Sobol, nested grids and a maximin fill.
 
 Everything here returns candidate cube rows; deduplication against observed and pending
-points happens in one place (`optimizer.propose`), so designs may over-produce freely.
+points happens in one place (`optimizer.proposals.Batch`), so designs may over-produce freely.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 import warnings
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,23 +32,28 @@ def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.nda
     successive calls still continue one sequence instead of restarting a new random one.
     """
     scramble = seed if seed is not None else zlib.crc32(repr(space.names).encode())
-    from scipy.stats import qmc  # scipy.stats costs ~1 s to import: only when a design is drawn
-
-    sampler = qmc.Sobol(d=space.dimension, scramble=True, seed=scramble)
+    sampler = _sobol(space.dimension, scramble)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if start:
             sampler.fast_forward(start)
-        return sampler.random(n)
+        points: np.ndarray = sampler.random(n)
+        return points
 
 
 def sobol_points(space: Space, rng: np.random.Generator, n: int) -> np.ndarray:
     """A fresh scrambled Sobol set (power of two, so it keeps its balance properties)."""
     m = max(1, math.ceil(math.log2(max(n, 2))))
-    from scipy.stats import qmc
+    points: np.ndarray = _sobol(space.dimension, rng).random_base2(m)[:n]
+    return points
 
-    sampler = qmc.Sobol(d=space.dimension, scramble=True, seed=rng)
-    return sampler.random_base2(m)[:n]
+
+def _sobol(dimension: int, seed: int | np.random.Generator) -> Any:
+    """A scrambled Sobol sampler (scipy's `qmc.Sobol`, which ships without type hints)."""
+    # lazy: scipy.stats takes about a second to import, and the CLI never draws a design
+    from scipy.stats import qmc  # noqa: PLC0415
+
+    return qmc.Sobol(d=dimension, scramble=True, seed=seed)
 
 
 def maximin_fill(
@@ -73,7 +79,8 @@ def maximin_fill(
 
 def _min_sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d = np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d.min(axis=1), 0.0)
+    nearest: np.ndarray = np.maximum(d.min(axis=1), 0.0)
+    return nearest
 
 
 def grid_points(space: Space, rng: np.random.Generator, limit: int) -> Iterator[np.ndarray]:
@@ -90,26 +97,18 @@ def grid_points(space: Space, rng: np.random.Generator, limit: int) -> Iterator[
         else:
             order = rng.choice(total, size=min(limit, GRID_ENUMERATION_LIMIT), replace=False)
         yield np.array([_grid_row(levels, int(i)) for i in order])
-        if all(len(lv) == _cells_or_inf(p) for lv, p in zip(levels, space.parameters, strict=True)):
+        if all(len(lv) == p.cells for lv, p in zip(levels, space.parameters, strict=True)):
             return
 
 
 def _levels(p: Parameter, count: int) -> list[float]:
     if p.type == "double":
         return list(np.linspace(0.0, 1.0, count))
-    cells = len(p.categories) if p.type == "categorical" else int(p.high) - int(p.low) + 1  # type: ignore[arg-type]
+    cells = int(p.cells)
     if cells <= count:
         return [(i + 0.5) / cells for i in range(cells)]
     picks = np.unique(np.round(np.linspace(0, cells - 1, count)).astype(int))
     return [(i + 0.5) / cells for i in picks]
-
-
-def _cells_or_inf(p: Parameter) -> float:
-    if p.type == "double":
-        return math.inf
-    if p.type == "categorical":
-        return len(p.categories)
-    return int(p.high) - int(p.low) + 1  # type: ignore[arg-type]
 
 
 def _grid_row(levels: list[list[float]], index: int) -> np.ndarray:
@@ -122,6 +121,6 @@ def _grid_row(levels: list[list[float]], index: int) -> np.ndarray:
 
 def all_points(space: Space) -> np.ndarray:
     """Every point of a small finite space, used once random draws keep colliding."""
-    cells = [int(_cells_or_inf(p)) for p in space.parameters]
+    cells = [int(p.cells) for p in space.parameters]
     axes = [[(i + 0.5) / c for i in range(c)] for c in cells]
     return np.array(list(itertools.product(*axes)))

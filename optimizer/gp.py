@@ -11,6 +11,7 @@ hyperparameters, which is what kriging believer / constant liar need.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +22,12 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 SQRT5 = np.sqrt(5.0)
-JITTER = 1e-12  # and noise down to 1e-11: a floor of 1e-7 hid the last decades of regret
+JITTER = 1e-12  # as small as the noise floor (1e-11), so deterministic metrics resolve fully
 JITTERS = (JITTER, 1e-8, 1e-6)  # tried in turn when a fit is singular
 LENGTH_PRIOR = (0.4, 1.0)  # log-normal: median length scale in the unit cube, sd of its log
+
+LogLikelihood = Callable[..., tuple[float, np.ndarray]]  # sklearn's obj_func(theta, eval_gradient)
+HyperOptimizer = Callable[[LogLikelihood, np.ndarray, np.ndarray], tuple[np.ndarray, float]]
 
 
 @dataclass(frozen=True)
@@ -81,22 +85,22 @@ def fit_hyper(
     )
 
 
-def _with_length_prior(prior: np.ndarray):  # type: ignore[no-untyped-def]
+def _with_length_prior(prior: np.ndarray) -> HyperOptimizer:
     """sklearn's `optimizer` hook: L-BFGS-B on the negative log marginal likelihood plus a
     log-normal prior on the length scales of the columns in `prior`.
 
-    theta is [log amplitude, log length scales..., log noise]. With the handful of points a
-    batch of eight workers leaves the first models, maximum likelihood picks length scales
-    of 0.015 or 20 (the bounds) and expected improvement then chases corners; the prior keeps
-    them near the scale of a unit cube until the data say otherwise. One-hot columns of
-    categoricals are exempt: how much categories share is not a distance.
+    theta is [log amplitude, log length scales..., log noise]. With the few points of the
+    first models, maximum likelihood alone picks length scales at their bounds; the prior
+    keeps them near the scale of the unit cube until the data say otherwise. One-hot columns
+    of categoricals are exempt: how much categories share is not a distance.
     """
     mask = prior.astype(float)
     centre = np.log(LENGTH_PRIOR[0])
     width = LENGTH_PRIOR[1]
     dim = len(mask)
 
-    def optimize(obj_func, initial_theta, bounds):  # type: ignore[no-untyped-def]
+    def optimize(obj_func: LogLikelihood, initial_theta: np.ndarray,
+                 bounds: np.ndarray) -> tuple[np.ndarray, float]:
         def penalized(theta: np.ndarray) -> tuple[float, np.ndarray]:
             value, grad = obj_func(theta, eval_gradient=True)
             z = mask * (theta[1 : 1 + dim] - centre) / width
@@ -123,7 +127,7 @@ class GaussianProcess:
         self.chol = _safe_cholesky(gram)
         self.weights = cho_solve((self.chol, True), self.y)
         # L^-1 once per model: the acquisition search evaluates the variance hundreds of
-        # times on a handful of points, where a GEMM is ~20x faster than a triangular solve.
+        # times on a handful of points, where a GEMM is much faster than a triangular solve.
         self.chol_inv_t = solve_triangular(
             self.chol, np.eye(len(self.chol)), lower=True, check_finite=False
         ).T
@@ -139,7 +143,10 @@ class GaussianProcess:
 
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.sqrt(_scaled_sq_dist(a, b, self.hyper.length_scales))
-        return self.hyper.amplitude * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-SQRT5 * r)
+        k: np.ndarray = (
+            self.hyper.amplitude * (1.0 + SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-SQRT5 * r)
+        )
+        return k
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the latent function."""
@@ -169,22 +176,27 @@ class GaussianProcess:
 
 def _weighted_diff(x: np.ndarray, train: np.ndarray, w: np.ndarray) -> np.ndarray:
     """sum_i w[b, i] * (x[b] - train[i]) without building the (B, n, D) tensor."""
-    return x * w.sum(axis=1)[:, None] - w @ train
+    diff: np.ndarray = x * w.sum(axis=1)[:, None] - w @ train
+    return diff
 
 
 def _scaled_sq_dist(a: np.ndarray, b: np.ndarray, ls: np.ndarray) -> np.ndarray:
     a, b = a / ls, b / ls
     d = np.sum(a**2, 1)[:, None] + np.sum(b**2, 1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d, 0.0)
+    distances: np.ndarray = np.maximum(d, 0.0)
+    return distances
 
 
 def _safe_cholesky(gram: np.ndarray) -> np.ndarray:
     """Adds jitter until the factorisation succeeds: duplicates or tiny noise must not crash."""
     jitter = 1e-10 * np.mean(np.diag(gram))
+    factor: np.ndarray
     for _ in range(8):
         try:
-            return cholesky(gram, lower=True, check_finite=False)
+            factor = cholesky(gram, lower=True, check_finite=False)
+            return factor
         except np.linalg.LinAlgError:
             gram = gram + np.eye(len(gram)) * jitter
             jitter *= 10.0
-    return cholesky(gram + np.eye(len(gram)) * 1e-4, lower=True, check_finite=False)
+    factor = cholesky(gram + np.eye(len(gram)) * 1e-4, lower=True, check_finite=False)
+    return factor

@@ -1,18 +1,13 @@
 """A quadratic response surface around the incumbent, and the Newton step to its optimum.
 
-Inside a smooth basin the GP's proposals close in on the optimum slowly (about 0.1 to 0.3
-decades of regret per evaluation on Branin), while a full quadratic through the few points
-nearest the incumbent (as many as it has coefficients) lands where those points say the
-basin bottoms out, often several decades closer (derivative-free trust-region methods such
-as NEWUOA rest on the same model). The step is taken only where the model is trustworthy:
-enough points that are local (at most half the history), a fit that is concave (larger is
-better), and a step no longer than the neighbourhood it was fitted on.
-
-Open suggestions near the target do not hold the step back. With eight workers most open
-points sit near the incumbent, and skipping the step whenever one lay within half its
-length blocked most steps, so the chain of steps stalled on the confidence bound's coarser
-points (Branin q=8, seeds 0-39: -10.1 with that rule, -12.0 without; see RESULTS.md). Only a
-repeat of an open or observed point (closer than SAME) is refused.
+Inside a smooth basin the GP's proposals close in on the optimum slowly, while a full
+quadratic through the few points nearest the incumbent (as many as it has coefficients)
+lands where those points say the basin bottoms out (derivative-free trust-region methods
+such as NEWUOA rest on the same model). The step is taken only where the model is
+trustworthy: enough points that are local (at most half the history), a fit that is concave
+(larger is better), and a step no longer than the neighbourhood it was fitted on. Open
+suggestions near the target do not hold the step back; only a repeat of an open or observed
+point (closer than SAME) is refused.
 
 Only double coordinates are modelled. Ints and categoricals stay at the incumbent's values,
 and only points sharing them are neighbours.
@@ -24,9 +19,7 @@ import numpy as np
 
 NOISE_LIMIT = 1e-4  # GP noise variance (standardized data) above which a metric is noisy
 # Neighbours beyond the number of coefficients. 0 interpolates: the nearest points are the
-# most accurate about the basin's bottom, and at q=8 on Branin 0, 1, 2 and 4 spare points
-# gave -10.1, -9.0, -8.4 and -7.5 (median log10 regret, seeds 0-39, with the old rule that
-# open points within half the step held it back).
+# most accurate about the basin's bottom.
 SPARE = 0
 SAME = 1e-9  # length scales: a step this close to an observed or open point repeats it
 
@@ -98,12 +91,14 @@ def _newton(cube: np.ndarray, values: np.ndarray, nearest: np.ndarray, centre: n
 def _distances(rows: np.ndarray, point: np.ndarray, continuous: np.ndarray,
                scales: np.ndarray) -> np.ndarray:
     """Euclidean distance over the doubles, in length scales, from each row to point."""
-    return np.sqrt(np.sum(((rows - point) / scales)[:, continuous] ** 2, axis=1))
+    distances: np.ndarray = np.sqrt(np.sum(((rows - point) / scales)[:, continuous] ** 2, axis=1))
+    return distances
 
 
 def _same_cells(rows: np.ndarray, point: np.ndarray, continuous: np.ndarray) -> np.ndarray:
     """Which rows share point's int and categorical values."""
-    return np.all(np.isclose(rows[:, ~continuous], point[~continuous]), axis=1)
+    same: np.ndarray = np.all(np.isclose(rows[:, ~continuous], point[~continuous]), axis=1)
+    return same
 
 
 def _terms(z: np.ndarray) -> np.ndarray:

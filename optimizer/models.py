@@ -1,4 +1,4 @@
-"""Turning history into fitted GPs: objective (single or scalarized), constraints, failures.
+"""Turning history into fitted GPs: targets, the points a fit sees, and ranking by metrics.
 
 All targets are oriented so that larger is better and standardized, because the kernel
 bounds and the acquisition code assume unit-scale targets.
@@ -70,11 +70,13 @@ def fit_model(
 
 
 def scalarize(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ParEGO's augmented Chebyshev scalarization of maximized, [0,1]-normalized objectives."""
+    """ParEGO's augmented Chebyshev scalarization of maximized, [0,1]-normalized objectives:
+    ranks observations of several metrics, and spreads the search along a front."""
     low, high = values.min(axis=0), values.max(axis=0)
     normalized = (values - low) / np.where(high > low, high - low, 1.0)
     weighted = normalized * weights
-    return weighted.min(axis=1) + PARETO_RHO * weighted.sum(axis=1)
+    scores: np.ndarray = weighted.min(axis=1) + PARETO_RHO * weighted.sum(axis=1)
+    return scores
 
 
 def subsample(scores: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:

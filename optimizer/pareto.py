@@ -1,13 +1,10 @@
 """Two optimized metrics: the optimistic hypervolume improvement over the known front.
 
-Random Chebyshev scalarizations (ParEGO) fit one GP per proposal on a different weighting,
-and each proposal chases the incumbent of its own weighting. On DTLZ2, where a whole face
-of the domain reaches the best value of one objective, most proposals then went to that
-face and the front's middle stayed empty. Here each metric has its own GP, and a point is
-worth the hypervolume its optimistic outcome (mean + kappa x std of every metric, the
-confidence bound of the single-metric `auto`) would add to the front, as in SMS-EGO
-(Ponweiser et al., 2008). Pending points enter the front at their predicted means
-(kriging believer), so a batch spreads along the front instead of piling onto one part.
+Each metric has its own GP, and a point is worth the hypervolume its optimistic outcome
+(mean + kappa x std of every metric, the confidence bound of the single-metric `auto`) would
+add to the front, as in SMS-EGO (Ponweiser et al., 2008). Pending points enter the front at
+their predicted means (kriging believer), so a batch spreads along the front instead of
+piling onto one part.
 
 Targets are 'larger is better' and standardized per metric, so the hypervolume is measured
 in standard deviations of each metric. Only two metrics: the sweep below is exact in 2-D.
@@ -42,7 +39,8 @@ def reference(pareto: np.ndarray, observed: np.ndarray) -> np.ndarray:
     range (or of all observations' while the front is a single point)."""
     low, high = pareto.min(axis=0), pareto.max(axis=0)
     span = np.where(high > low, high - low, np.ptp(observed, axis=0))
-    return low - MARGIN * np.maximum(span, 1e-9)
+    ref: np.ndarray = low - MARGIN * np.maximum(span, 1e-9)
+    return ref
 
 
 def improvement(u: np.ndarray, pareto: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, ...]:

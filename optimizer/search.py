@@ -73,7 +73,7 @@ def _refine(space: Space, acq: Acquisition, starts: np.ndarray, box: Box | None)
         cube = starts.copy()
         cube[:, mask] = flat.reshape(b, c)
         value, grad = acq.value(space.features(cube), grad=True)
-        return -float(np.sum(value)) / scale, -grad[:, columns].ravel() / scale  # type: ignore[index]
+        return -float(np.sum(value)) / scale, -grad[:, columns].ravel() / scale
 
     result = minimize(
         negative, starts[:, mask].ravel(), jac=True, method="L-BFGS-B",

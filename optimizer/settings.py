@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 STRATEGY_TYPES = ("bayes", "random", "grid", "sobol")
 ACQUISITIONS = ("auto", "ei", "lcb")
 PENDING_MODES = ("believer", "liar", "penalize")
+
+Rule = Callable[[str, Any], None]  # raises SettingsError for a bad value of the named field
 
 
 class SettingsError(ValueError):
@@ -71,7 +73,7 @@ def _check(name: str, value: Any) -> None:
     rule(name, value)
 
 
-def _choice(options: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _choice(options: tuple[str, ...]) -> Rule:
     def check(name: str, value: Any) -> None:
         if not isinstance(value, str):
             raise SettingsError(name, f"must be a string, got {value!r}")
@@ -81,7 +83,7 @@ def _choice(options: tuple[str, ...]):  # type: ignore[no-untyped-def]
     return check
 
 
-def _integer(minimum: int, optional: bool = False):  # type: ignore[no-untyped-def]
+def _integer(minimum: int, optional: bool = False) -> Rule:
     def check(name: str, value: Any) -> None:
         if value is None and optional:
             return
@@ -98,7 +100,7 @@ def _boolean(name: str, value: Any) -> None:
         raise SettingsError(name, f"must be true or false, got {value!r}")
 
 
-def _number(minimum: float):  # type: ignore[no-untyped-def]
+def _number(minimum: float) -> Rule:
     def check(name: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SettingsError(name, f"must be a number, got {value!r}")
@@ -108,7 +110,7 @@ def _number(minimum: float):  # type: ignore[no-untyped-def]
     return check
 
 
-_RULES = {
+_RULES: dict[str, Rule] = {
     "type": _choice(STRATEGY_TYPES),
     "seed": _integer(0, optional=True),
     "initial_points": _integer(1, optional=True),

@@ -74,6 +74,23 @@ class Parameter:
         """Number of feature-space coordinates (one-hot width for categoricals)."""
         return len(self.categories) if self.type == "categorical" else 1
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a double or int: validated on construction, so never missing."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.name}: a {self.type} parameter has no bounds")
+        return float(self.low), float(self.high)
+
+    @property
+    def cells(self) -> float:
+        """How many distinct values the parameter takes (an int), or inf for a double."""
+        if self.type == "double":
+            return math.inf
+        if self.type == "categorical":
+            return len(self.categories)
+        low, high = self.bounds
+        return int(high) - int(low) + 1
+
 
 class Space:
     """An ordered set of parameters with conversions between assignments and the unit cube."""
@@ -107,17 +124,13 @@ class Space:
         """Canonical JSON: equal points have equal keys, so keys can be used for dedup."""
         return canonical_key(self.canonical(assignments))
 
-    def is_finite(self) -> bool:
-        """True when the space only has ints and categoricals, so it can be exhausted."""
-        return all(p.type != "double" for p in self.parameters)
-
     def size(self) -> float:
         """Number of distinct points (inf when a double is present)."""
         total = 1.0
         for p in self.parameters:
             if p.type == "double":
                 return math.inf
-            total *= _cells(p)
+            total *= p.cells
         return total
 
     def decode(self, cube: np.ndarray) -> list[dict[str, Any]]:
@@ -152,7 +165,7 @@ class Space:
             if p.type == "double":
                 blocks.append(u[:, None])
             elif p.type == "int":
-                cells = _cells(p)
+                cells = p.cells
                 blocks.append(((np.minimum(np.floor(u * cells), cells - 1) + 0.5) / cells)[:, None])
             else:
                 count = len(p.categories)
@@ -165,7 +178,7 @@ class Space:
         cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0).copy()
         for j, p in enumerate(self.parameters):
             if p.type != "double":
-                cells = _cells(p)
+                cells = p.cells
                 cube[:, j] = (np.minimum(np.floor(cube[:, j] * cells), cells - 1) + 0.5) / cells
         return cube
 
@@ -178,15 +191,9 @@ class Space:
         return np.array([p.type == "double" for p in self.parameters])
 
 
-def _cells(p: Parameter) -> int:
-    if p.type == "categorical":
-        return len(p.categories)
-    return int(p.high) - int(p.low) + 1  # type: ignore[arg-type]
-
-
 def _transformed_range(p: Parameter) -> tuple[float, float]:
     """Bounds in the transformed scale; ints widen by half a step so every int gets a cell."""
-    low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+    low, high = p.bounds
     if p.type == "int":
         low, high = low - 0.5, high + 0.5
     if p.log:
@@ -203,7 +210,7 @@ def _decode_column(p: Parameter, u: np.ndarray) -> list[Any]:
     x = a + u * (b - a)
     if p.log:
         x = np.exp(x)
-    low, high = float(p.low), float(p.high)  # type: ignore[arg-type]
+    low, high = p.bounds
     if p.type == "int":
         return [int(v) for v in np.clip(np.round(x), low, high)]
     return [float(v) + 0.0 for v in np.clip(x, low, high)]
@@ -226,7 +233,8 @@ def canonical_key(canonical: Mapping[str, Any]) -> str:
 def _canonical_value(p: Parameter, value: Any) -> Any:
     kind = type(value)
     if (kind is float and p.type == "double") or (kind is int and p.type == "int"):
-        if float(p.low) <= value <= float(p.high):  # type: ignore[arg-type]
+        low, high = p.bounds
+        if low <= value <= high:
             return value + 0.0 if kind is float else value  # the common case, without ABCs
     if p.type == "categorical":
         if not isinstance(value, str) or value not in p.categories:
@@ -241,6 +249,7 @@ def _canonical_value(p: Parameter, value: Any) -> Any:
         if not isinstance(value, Integral) and number != round(number):
             raise ValueError(f"{p.name}: must be an integer, got {value!r}")
         number = float(round(number))
-    if number < float(p.low) or number > float(p.high):  # type: ignore[arg-type]
-        raise ValueError(f"{p.name}: {value!r} is outside [{p.low:g}, {p.high:g}]")
+    low, high = p.bounds
+    if number < low or number > high:
+        raise ValueError(f"{p.name}: {value!r} is outside [{low:g}, {high:g}]")
     return int(number) if p.type == "int" else number + 0.0

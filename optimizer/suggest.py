@@ -4,93 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from optimizer import design
 from optimizer.metrics import Metric, Observation
+from optimizer.proposals import Batch, History, Proposal
 from optimizer.settings import Settings
-from optimizer.space import Space, canonical_key
+from optimizer.space import Space
 
 ENUMERATE_LIMIT = 100_000
-CHUNK = 32
-
-
-@dataclass(frozen=True)
-class Proposal:
-    assignments: dict[str, Any]
-    strategy: str
-
-
-@dataclass
-class History:
-    """Observations and pending points in canonical form; invalid ones are dropped, not fatal.
-
-    A point that no longer fits the space (for example reported by hand through the API)
-    cannot collide with a proposal and cannot be encoded, so ignoring it is the safe choice.
-    """
-
-    space: Space
-    observations: list[Observation]
-    pending: list[dict[str, Any]]
-    taken: set[str] = field(default_factory=set)
-
-    @classmethod
-    def build(
-        cls, space: Space, observations: Sequence[Observation], pending: Sequence[Mapping[str, Any]]
-    ) -> History:
-        history = cls(space, [], [])
-        for obs in observations:
-            canon = _try_canonical(space, obs.assignments)
-            if canon is not None:
-                history.observations.append(
-                    Observation(canon, dict(obs.values), dict(obs.stddevs), obs.failed)
-                )
-                history.taken.add(canonical_key(canon))
-        for point in pending:
-            canon = _try_canonical(space, point)
-            if canon is not None:
-                history.pending.append(canon)
-                history.taken.add(canonical_key(canon))
-        return history
-
-    def cube(self) -> np.ndarray:
-        points = [o.assignments for o in self.observations] + self.pending
-        return self.space.encode(points) if points else np.empty((0, self.space.dimension))
-
-
-class Batch:
-    """Collects unique proposals; every strategy offers cube rows and this keeps the valid ones."""
-
-    def __init__(self, space: Space, taken: set[str], k: int) -> None:
-        self.space = space
-        self.taken = set(taken)
-        self.proposals: list[Proposal] = []
-        self.k = k
-
-    @property
-    def full(self) -> bool:
-        return len(self.proposals) >= self.k
-
-    def offer(self, cube: np.ndarray, strategy: str, limit: int | None = None) -> list[int]:
-        """Accept rows in order until full (or `limit` taken); returns the indices accepted."""
-        accepted: list[int] = []
-        for start in range(0, len(cube), CHUNK):  # usually the first row wins: decode lazily
-            for i, point in enumerate(self.space.decode(cube[start : start + CHUNK]), start):
-                if self.full or (limit is not None and len(accepted) >= limit):
-                    return accepted
-                key = canonical_key(point)
-                if key not in self.taken:
-                    self.taken.add(key)
-                    self.proposals.append(Proposal(point, strategy))
-                    accepted.append(i)
-        return accepted
-
-    def cube(self) -> np.ndarray:
-        points = [p.assignments for p in self.proposals]
-        return self.space.encode(points) if points else np.empty((0, self.space.dimension))
 
 
 def suggest(
@@ -113,7 +37,9 @@ def suggest(
     rng = make_rng(settings.seed, len(observations) + len(pending))
     batch = Batch(space, history.taken, k)
     if settings.type == "bayes":
-        from optimizer.bayes import propose_bayes
+        # lazy: bayes imports scikit-learn and scipy.stats (about 2 s), which the model-free
+        # strategies and the coordinator's commands never need
+        from optimizer.bayes import propose_bayes  # noqa: PLC0415
 
         propose_bayes(history, metrics, settings, max(1, parallel_bandwidth), rng, batch)
     elif settings.type == "sobol":
@@ -149,10 +75,3 @@ def _fill_randomly(space: Space, rng: np.random.Generator, batch: Batch) -> None
 def _remaining(space: Space, history: History) -> int:
     size = space.size()
     return int(size - len(history.taken)) if math.isfinite(size) else 1 << 62
-
-
-def _try_canonical(space: Space, assignments: Mapping[str, Any]) -> dict[str, Any] | None:
-    try:
-        return space.canonical(assignments)
-    except (ValueError, TypeError):
-        return None

@@ -1,11 +1,10 @@
 """A stateless TuRBO-style trust region: a box around the incumbent sized by recent progress.
 
-Global expected improvement keeps spending evaluations on the whole domain long after the
-basin is found, which costs most on narrow curved valleys (Rosenbrock) and with large
-batches, where believer fantasies push proposals outwards. TuRBO (Eriksson et al., 2019)
-instead searches a box around the best point, doubling it after a run of improvements and
-halving it after a run of failures. The optimizer keeps no state, so the side length is
-replayed from the observation order on every call, which gives the same answer.
+A global search keeps spending evaluations on the whole domain long after the basin is
+found. TuRBO (Eriksson et al., 2019) instead searches a box around the best point, doubling
+it after a run of improvements and halving it after a run of failures. The optimizer keeps no
+state, so the side length is replayed from the observation order on every call, which gives
+the same answer.
 """
 
 from __future__ import annotations
@@ -25,10 +24,9 @@ def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: in
     """Replay TuRBO's success/failure counters over values (larger is better) in order.
 
     As in TuRBO, the counters move once per batch: the observations are taken in groups of
-    `bandwidth` (report order), and a group succeeds when its best beats the incumbent.
-    Counted per observation, eight workers halved the box after every single non-improving
-    result, so it collapsed around a poor incumbent within one round. `patience` is the run
-    of failed groups that halves the box; 0 means TuRBO's ceil(max(4, dimension) / bandwidth).
+    `bandwidth` (report order), and a group succeeds when its best beats the incumbent, so
+    that one round of many workers cannot collapse the box. `patience` is the run of failed
+    groups that halves the box; 0 means TuRBO's ceil(max(4, dimension) / bandwidth).
     """
     patience = patience or math.ceil(max(4.0, dimension) / bandwidth)
     length, best = BASE, -math.inf

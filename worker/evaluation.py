@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.spec.validation import describe
@@ -69,7 +69,7 @@ def load_callable(target: str, workdir: str) -> Callable[[dict[str, Any]], Any]:
     function = getattr(module, function_name, None)
     if not callable(function):
         raise EvaluationFailed(f"evaluate: {module_name!r} has no function {function_name!r}")
-    return function
+    return cast(Callable[[dict[str, Any]], Any], function)
 
 
 def parse_result(result: Any, spec: ExperimentSpec) -> Values:

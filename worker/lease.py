@@ -15,6 +15,7 @@ import logging
 import threading
 
 from coordinator.infra.timing import Timing
+from coordinator.state.states import HeartbeatReply, ReleaseReply
 from coordinator.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,12 @@ class Lease:
     def _beat(self) -> None:
         while not self._stop.wait(self.timing.heartbeat_interval):
             try:
-                alive = self.store.heartbeat(self.experiment_id, self.suggestion_id, self.epoch,
+                reply = self.store.heartbeat(self.experiment_id, self.suggestion_id, self.epoch,
                                              self.timing.lease_ttl_ms)
             except Exception as exc:  # Redis down: keep trying, the client retries with backoff
                 log.warning("heartbeat for suggestion %s failed: %s", self.suggestion_id, exc)
                 continue
-            if not alive:
+            if reply is HeartbeatReply.LOST:
                 if not self.handing_back.is_set():
                     log.warning("lost the lease on suggestion %s (epoch %s)",
                                 self.suggestion_id, self.epoch)
@@ -78,10 +79,11 @@ class Lease:
         """Hands the suggestion back at once (graceful shutdown); False if no longer ours."""
         self._stop.set()
         try:
-            released = self.store.release(self.experiment_id, self.suggestion_id, self.epoch)
+            reply = self.store.release(self.experiment_id, self.suggestion_id, self.epoch)
         except Exception as exc:  # Redis down: the sweeper recovers it when the lease runs out
             log.warning("could not hand back suggestion %s: %s", self.suggestion_id, exc)
             return False
+        released = reply is ReleaseReply.OK
         log.warning("handed suggestion %s of experiment %s back (worker shutting down): %s",
                     self.suggestion_id, self.experiment_id,
                     "it runs again elsewhere" if released else "it was no longer ours")

@@ -83,7 +83,6 @@ def ensure_child_handlers() -> None:
     _installed_in[:] = [os.getpid()]
 
 
-@signals.worker_process_init.connect
 def _early_hand_back_handler(**_: Any) -> None:
     """SIGUSR2's default action would kill a child that has not run a task yet; billiard
     leaves SIGUSR2 alone, so this one can be installed here already."""
@@ -91,12 +90,10 @@ def _early_hand_back_handler(**_: Any) -> None:
         signal.signal(HAND_BACK_SIGNAL, on_child_signal)
 
 
-@signals.worker_ready.connect
 def _remember_pool(sender: Any = None, **_: Any) -> None:
     _pool[:] = [getattr(sender, "pool", None)]
 
 
-@signals.worker_shutting_down.connect
 def _tell_children(**_: Any) -> None:
     """Warm shutdown would wait for the running metric; ask each pool child to hand back."""
     for pid in pool_child_pids():
@@ -112,3 +109,10 @@ def pool_child_pids() -> list[int]:
         return [int(pid) for pid in pool.info.get("processes", [])] if pool else []
     except Exception:  # a pool without processes (solo, threads) or already stopped
         return []
+
+
+# Connected by call rather than as decorators: Celery's signals are untyped, and a decorator
+# would make each handler untyped too.
+signals.worker_process_init.connect(_early_hand_back_handler)
+signals.worker_ready.connect(_remember_pool)
+signals.worker_shutting_down.connect(_tell_children)

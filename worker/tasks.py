@@ -24,6 +24,7 @@ from coordinator.infra.connection import connect, resolve_url
 from coordinator.infra.timing import Timing
 from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment, Suggestion
+from coordinator.state.states import ClaimReply, ObserveReply, SuggestionState
 from coordinator.state.store import Store
 from worker import shutdown
 from worker.celery import app
@@ -49,7 +50,7 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
+@app.task(name=TASK_NAME, acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]  # Celery ships no type hints
 def evaluate_suggestion(experiment_id: str, suggestion_id: str) -> dict[str, Any]:
     shutdown.ensure_child_handlers()
     with shutdown.task_running():  # a shutdown signal now hands back, never kills mid-task
@@ -64,12 +65,13 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
         log.warning("suggestion %s: %s", suggestion_id, exc)
         return {"status": "NO_EXPERIMENT"}
     claim = service.store.claim(experiment.id, suggestion_id, _owner(), timing.lease_ttl_ms)
-    if claim.status != "OK":
+    if claim.status is not ClaimReply.OK:
         log.info("suggestion %s of experiment %s not claimed: %s", suggestion_id,
                  experiment.id, claim.status)
         return {"status": claim.status}
     assert claim.assignments is not None
-    suggestion = Suggestion(id=suggestion_id, experiment=experiment.id, state="running",
+    suggestion = Suggestion(id=suggestion_id, experiment=experiment.id,
+                            state=SuggestionState.RUNNING,
                             assignments=claim.assignments, epoch=claim.epoch,
                             attempts=claim.attempts)
     started = time.monotonic()
@@ -85,7 +87,7 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
                   "attempt": claim.attempts},
         duration=round(time.monotonic() - started, 3))
     status = service.observe(observation, epoch=claim.epoch)
-    if status != "OK":
+    if status != ObserveReply.OK:
         log.warning("late result for suggestion %s refused (%s): it was re-run elsewhere or "
                     "deleted", suggestion_id, status)
     return {"status": status, "observation": observation.id}

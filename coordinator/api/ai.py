@@ -58,13 +58,13 @@ def _new_project(client: str, project_id: str, name: str) -> str:
 
 def ensure_project(service: Service, client: str, project_id: str) -> dict[str, Any]:
     """Projects are created on first use (sigopt_api.md section 5)."""
-    text = service.store.project(client, project_id)
+    text = service.project(client, project_id)
     if text is None:
-        service.store.add_project(client, project_id, _new_project(client, project_id,
-                                                                   project_id))
-        text = service.store.project(client, project_id)
+        service.add_project(client, project_id, _new_project(client, project_id, project_id))
+        text = service.project(client, project_id)
     assert text is not None
-    return json.loads(text)
+    project: dict[str, Any] = json.loads(text)
+    return project
 
 
 def get_project(call: Call) -> dict[str, Any]:
@@ -83,16 +83,15 @@ def post_project(call: Call) -> dict[str, Any]:
     name = as_text(body.get("name", project_id), "name", problems, max_len=100)
     raise_problems(problems)
     assert name is not None
-    if not call.service.store.add_project(client, project_id,
-                                          _new_project(client, project_id, name)):
+    if not call.service.add_project(client, project_id, _new_project(client, project_id, name)):
         raise Conflict(f"project {project_id!r} already exists")
-    return json.loads(call.service.store.project(client, project_id) or "{}")
+    return ensure_project(call.service, client, project_id)
 
 
 def render_aiexperiment(service: Service, experiment: Experiment) -> dict[str, Any]:
     progress = serialize.run_progress(runs.experiment_runs(service, experiment),
                                       experiment.spec.budget)
-    meta = service.store.experiment_meta(experiment.id)
+    meta = service.experiment_meta(experiment.id)
     return serialize.aiexperiment_json(experiment, meta, progress)
 
 
@@ -147,7 +146,7 @@ def project_runs(call: Call) -> dict[str, Any]:
     wanted = _experiment_filter(call.query.get("filters"))
     found: list[dict[str, Any]] = []
     for experiment in call.service.experiments():
-        meta = call.service.store.experiment_meta(experiment.id)
+        meta = call.service.experiment_meta(experiment.id)
         if meta.get("project") != project_id or meta.get("client") != client \
                 or not visible(experiment, client):
             continue

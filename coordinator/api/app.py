@@ -20,8 +20,9 @@ from coordinator.api import openapi
 from coordinator.api.http import endpoint, error_response, json_response
 from coordinator.api.limits import ApiLimits, RateLimiter
 from coordinator.api.routes import ENDPOINTS
+from coordinator.dashboard.app import dashboard_routes
 from coordinator.service.experiments import Service
-from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
+from coordinator.state.tokens import StaticTokens, TokenRecord
 
 ENV_TOKENS = "CELERIAC_API_TOKENS"  # comma-separated tokens accepted besides the stored ones
 
@@ -97,11 +98,10 @@ def create_app(service: Service, *, refiller: Any = None,
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(NoSniff)],
                     exception_handlers={HTTPException: _not_found})
     app.state.service = service
-    app.state.tokens = Tokens(service.store.redis)
+    app.state.tokens = service.tokens
     app.state.specs = {}
     app.state.static_tokens = StaticTokens(static_tokens() if tokens is None else tokens)
     app.state.limits = limits or ApiLimits.from_env()
-    app.state.rate_limiter = RateLimiter(service.store.redis, app.state.limits)
-    from coordinator.dashboard import dashboard_routes  # lazy: the dashboard imports api.http
+    app.state.rate_limiter = RateLimiter(service, app.state.limits)
     app.router.routes += dashboard_routes(service, app.state.static_tokens)
     return app

@@ -25,6 +25,7 @@ from coordinator.service.experiments import (
 from coordinator.spec.config import validate_experiment
 from coordinator.spec.validation import Problems
 from coordinator.state.records import Experiment, Suggestion
+from coordinator.state.states import ObserveReply, SuggestionState
 
 SPEC_CACHE_LIMIT = 10_000
 
@@ -61,17 +62,17 @@ def cached_experiment(call: Call) -> Experiment:
 def create_experiment(call: Call, kind: str = "experiment", project: str = "") -> Experiment:
     spec = validate_experiment(call.body, source="experiment", require_evaluation=False)
     experiment = call.service.create_experiment(spec, owner=call.token.client)
-    call.service.store.set_meta(experiment.id, kind=kind, client=call.token.client,
-                                project=project or str(call.body.get("project") or ""),
-                                updated=int(time.time()))
+    call.service.update_meta(experiment.id, kind=kind, client=call.token.client,
+                             project=project or str(call.body.get("project") or ""),
+                             updated=int(time.time()))
     return experiment
 
 
 def render_experiment(service: Service, experiment: Experiment) -> dict[str, Any]:
-    observations = service.store.observations(experiment.id)
+    observations = service.observations(experiment)
     best = views.best(service, experiment, observations)
     progress = serialize.core_progress(observations, best, experiment.spec)
-    meta = service.store.experiment_meta(experiment.id)
+    meta = service.experiment_meta(experiment.id)
     return serialize.experiment_json(experiment, meta, progress)
 
 
@@ -107,11 +108,9 @@ def _state_filter(call: Call) -> str | None:
 
 def list_suggestions(call: Call) -> dict[str, Any]:
     experiment = experiment_of(call)
-    store = call.service.store
-    ids = store.open_ids(experiment.id) if _state_filter(call) else \
-        store.suggestion_ids(experiment.id)
+    ids = call.service.suggestion_ids(experiment.id, open_only=bool(_state_filter(call)))
     chosen, meta = page_ids(ids, call.query)
-    found = {s.id: s for s in store.suggestions(experiment.id, chosen)}
+    found = {s.id: s for s in call.service.suggestions_by_id(experiment.id, chosen)}
     return wrap([serialize.suggestion_json(found[i]) for i in chosen if i in found], meta)
 
 
@@ -119,8 +118,8 @@ def get_suggestion(call: Call) -> dict[str, Any]:
     experiment = experiment_of(call)
     problems = Problems()
     sid = object_id(call.path["suggestion_id"], "suggestion", problems)
-    found = call.service.store.suggestion(experiment.id, sid) if sid else None
-    if found is None or found.state == "deleted":
+    found = call.service.suggestion(experiment.id, sid) if sid else None
+    if found is None or found.state is SuggestionState.DELETED:
         raise NotFound(f"suggestion {call.path['suggestion_id'][:40]!r} not found")
     return serialize.suggestion_json(found)
 
@@ -136,13 +135,13 @@ def delete_suggestions(call: Call) -> Reply:
 def delete_suggestion(call: Call) -> Reply:
     experiment = experiment_of(call)
     get_suggestion(call)
-    call.service.store.delete_suggestion(experiment.id, str(int(call.path["suggestion_id"])))
+    call.service.delete_suggestion(experiment.id, str(int(call.path["suggestion_id"])))
     return Reply(status=204)
 
 
 def _open_suggestion(service: Service, experiment: Experiment, sid: str) -> Suggestion:
-    found = service.store.suggestion(experiment.id, sid)
-    if found is None or found.state == "deleted":
+    found = service.suggestion(experiment.id, sid)
+    if found is None or found.state is SuggestionState.DELETED:
         raise InvalidInput(f"suggestion: {sid} is not a suggestion of experiment "
                            f"{experiment.id} (or it was deleted)")
     if not found.is_open:
@@ -162,8 +161,8 @@ def post_observation(call: Call) -> dict[str, Any]:
     suggestion = _open_suggestion(service, experiment, body.suggestion)
     record = service.new_observation(experiment, suggestion, body.values, failed=body.failed,
                                      metadata=body.metadata)
-    status = service.store.observe(record)
-    if status != "OK":  # lost a race with another observation or a delete
+    status = service.try_observe(record)
+    if status is not ObserveReply.OK:  # lost a race with another observation or a delete
         _open_suggestion(service, experiment, body.suggestion)
         raise InvalidInput(f"suggestion: {body.suggestion} cannot be observed ({status})")
     return serialize.observation_json(record, experiment.spec)
@@ -171,7 +170,7 @@ def post_observation(call: Call) -> dict[str, Any]:
 
 def list_observations(call: Call) -> dict[str, Any]:
     experiment = experiment_of(call)
-    records = call.service.store.observations(experiment.id)
+    records = call.service.observations(experiment)
     return pagination(records, [o.id for o in records], call.query,
                       lambda o: serialize.observation_json(o, experiment.spec), lambda o: o.id)
 
@@ -180,7 +179,7 @@ def get_observation(call: Call) -> dict[str, Any]:
     experiment = experiment_of(call)
     problems = Problems()
     oid = object_id(call.path["observation_id"], "observation", problems)
-    found = call.service.store.observation(experiment.id, oid) if oid else None
+    found = call.service.observation(experiment.id, oid) if oid else None
     if found is None:
         raise NotFound(f"observation {call.path['observation_id'][:40]!r} not found")
     return serialize.observation_json(found, experiment.spec)

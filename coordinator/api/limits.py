@@ -15,11 +15,10 @@ import os
 import re
 from dataclasses import dataclass
 
-import redis
 from starlette.requests import Request
 
 from coordinator.errors import InvalidInput
-from coordinator.state import keys, scripts
+from coordinator.service.experiments import Service
 
 ENV_RATE = "CELERIAC_API_RATE_LIMIT"  # "N/s" (or "N"); "0" or "off" turns the limit off
 ENV_BURST = "CELERIAC_API_BURST"
@@ -84,16 +83,13 @@ def parse_rate(text: str) -> float:
 class RateLimiter:
     """One bucket per token digest; `wait(digest)` is None (go on) or seconds to wait."""
 
-    def __init__(self, client: redis.Redis, limits: ApiLimits) -> None:
-        self.limits = limits
-        self.script = client.register_script(scripts.source("rate_limit"))
+    def __init__(self, service: Service, limits: ApiLimits) -> None:
+        self.service, self.limits = service, limits
 
     def wait(self, token_digest: str) -> float | None:
         if not self.limits.rate:
             return None
-        allowed, wait_ms, _left = self.script(keys=[keys.rate_limit(token_digest)],
-                                              args=[self.limits.rate, self.limits.burst, 1])
-        return None if int(allowed) else int(wait_ms) / 1000
+        return self.service.spend_request(token_digest, self.limits.rate, self.limits.burst)
 
 
 def retry_after(seconds: float) -> str:

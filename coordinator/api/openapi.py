@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from coordinator.api.routes import ENDPOINTS
+from coordinator.state.states import RunState
 
 ID = {"type": "string", "pattern": "^[0-9]+$"}
 NUMBER = {"type": "number"}
@@ -58,7 +59,7 @@ SCHEMAS: dict[str, Any] = {
     "RunCreate": {"type": "object", "properties": {"name": {"type": "string"},
                                                    "metadata": METADATA}},
     "RunMerge": {"type": "object", "properties": {
-        "state": {"enum": ["active", "completed", "failed"]},
+        "state": {"enum": [state.value for state in RunState]},
         "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA}},
     "Checkpoint": {"type": "object", "required": ["values"], "properties": {
         "values": {"type": "array", "items": VALUE}}},

@@ -2,14 +2,15 @@
 observation for that suggestion (failed when a metric is missing or the run failed).
 
 A run is stored as the TrainingRun JSON the client reads; MERGE is a compare-and-set in the
-store, so concurrent `log_metric` calls and the final state change never lose each other.
+store (update_run.lua), so concurrent `log_metric` calls and the final state change never lose
+each other, and the run's state only moves along the RunState edges (a finished run stays so).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from coordinator.api.bodies import object_id, present, raise_problems
@@ -27,12 +28,12 @@ from coordinator.spec.validation import (
     unknown_keys,
 )
 from coordinator.state.records import Experiment
+from coordinator.state.states import ObserveReply, RunState
 
 MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "model", "name",
              "assignments", "assignments_meta", "assignments_sources", "sys_metadata",
              "dev_metadata", "favorite", "files", "tags")
-STATES = ("active", "completed", "failed")
-FINISHED = ("completed", "failed")
+STATES = tuple(RunState)
 MAX_RUN_CHARS = 1_000_000
 
 
@@ -45,19 +46,19 @@ def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
     metadata = flat_metadata(raw["metadata"], "metadata", problems) if "metadata" in raw else {}
     raise_problems(problems)
     suggestion = create_suggestion_now(service, experiment)
-    run_id = service.store.allocate_ids()[0]
+    run_id = service.new_id()
     now = int(time.time())
-    project = service.store.experiment_meta(experiment.id).get("project") or None
+    project = service.experiment_meta(experiment.id).get("project") or None
     run: dict[str, Any] = {
         "object": "training_run", "id": run_id, "experiment": experiment.id,
         "project": project, "client": client, "user": client, "name": name or f"run {run_id}",
-        "state": "active", "assignments": suggestion.assignments, "values": {},
+        "state": RunState.ACTIVE, "assignments": suggestion.assignments, "values": {},
         "suggestion": suggestion.id, "observation": None, "finished": False,
         "completed": None, "created": now, "updated": now, "deleted": False,
         "metadata": metadata or None, "source_code": None, "logs": {}, "datasets": {},
         "model": None, "files": [], "favorite": False, "tags": [], "checkpoint_count": 0,
         "best_checkpoint": None}
-    service.store.add_run(experiment.id, run_id, json.dumps(run, allow_nan=False))
+    service.add_run(experiment.id, run_id, json.dumps(run, allow_nan=False))
     return run
 
 
@@ -106,7 +107,7 @@ def deep_merge(old: Any, patch: Any) -> Any:
     return merged
 
 
-def _apply(patch: dict[str, Any]):
+def _apply(patch: dict[str, Any]) -> Callable[[str], str]:
     def change(text: str) -> str:
         run = json.loads(text)
         merged = deep_merge(run, patch)
@@ -114,7 +115,7 @@ def _apply(patch: dict[str, Any]):
             merged.setdefault(key, {})
         merged["state"] = merged.get("state") or run["state"]
         merged["updated"] = int(time.time())
-        if run["state"] == "active" and merged["state"] in FINISHED:
+        if RunState(run["state"]).is_open and RunState(merged["state"]).is_finished:
             merged["finished"], merged["completed"] = True, merged["updated"]
         return _bounded(merged)
     return change
@@ -138,7 +139,7 @@ def locate(service: Service, raw_id: str, client: str) -> tuple[Experiment, str]
     """Another client's run is "not found", exactly like a run that does not exist."""
     problems = Problems()
     run_id = object_id(raw_id, "training_run", problems)
-    experiment_id = service.store.run_experiment(run_id) if run_id else None
+    experiment_id = service.run_experiment(run_id) if run_id else None
     missing = NotFound(f"training run {raw_id[:40]!r} not found")
     if not run_id or not experiment_id:
         raise missing
@@ -152,7 +153,7 @@ def locate(service: Service, raw_id: str, client: str) -> tuple[Experiment, str]
 
 
 def load(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
-    text = service.store.run(experiment.id, run_id)
+    text = service.run(experiment.id, run_id)
     if text is None:
         raise NotFound(f"training run {run_id} not found")
     return render(json.loads(text))
@@ -168,31 +169,28 @@ def render(run: dict[str, Any]) -> dict[str, Any]:
 
 def finish(service: Service, experiment: Experiment, run: dict[str, Any]) -> None:
     """The run ended: record its suggestion's observation once."""
-    suggestion = service.store.suggestion(experiment.id, str(run["suggestion"]))
+    suggestion = service.suggestion(experiment.id, str(run["suggestion"]))
     if suggestion is None or not suggestion.is_open:
         return
     names = {m.name for m in experiment.spec.metrics}
     values = {name: (item["value"], item.get("value_stddev"))
               for name, item in (run.get("values") or {}).items()
               if name in names and isinstance(item, dict) and item.get("value") is not None}
-    failed = run["state"] == "failed"
+    failed = RunState(run["state"]) is RunState.FAILED
     record = service.new_observation(experiment, suggestion, values, failed=failed,
                                      reason="the training run failed" if failed else "",
                                      metadata={"training_run": run["id"]})
-    if service.store.observe(record) == "OK":
-        service.store.update_run(experiment.id, run["id"], _apply({"observation": record.id}))
+    if service.try_observe(record) is ObserveReply.OK:
+        service.update_run(experiment.id, run["id"], _apply({"observation": record.id}))
 
 
 def merge_run(call: Call) -> Reply:
     experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
     patch = dict(call.body)
     check_patch(patch)
-    changed = call.service.store.update_run(experiment.id, run_id, _apply(patch))
-    if changed is None:
-        raise NotFound(f"training run {run_id} not found")
-    old, new = json.loads(changed[0]), json.loads(changed[1])
-    if old["state"] == "active" and new["state"] in FINISHED:
-        finish(call.service, experiment, new)
+    changed = call.service.update_run(experiment.id, run_id, _apply(patch))
+    if changed.finishes:
+        finish(call.service, experiment, json.loads(changed.new))
     if call.headers.get("x-response-content") == "skip":
         return Reply(status=204)
     return Reply(load(call.service, experiment, run_id))
@@ -204,7 +202,7 @@ def get_run(call: Call) -> dict[str, Any]:
 
 
 def experiment_runs(service: Service, experiment: Experiment) -> list[dict[str, Any]]:
-    return [json.loads(text) for text in service.store.runs(experiment.id)]
+    return [json.loads(text) for text in service.runs(experiment.id)]
 
 
 def post_checkpoint(call: Call) -> Reply:
@@ -217,5 +215,5 @@ def post_checkpoint(call: Call) -> Reply:
         run = json.loads(text)
         run["checkpoint_count"] = int(run.get("checkpoint_count") or 0) + 1
         return json.dumps(run)
-    call.service.store.update_run(experiment.id, run_id, count)
+    call.service.update_run(experiment.id, run_id, count)
     return Reply(status=204)

@@ -11,6 +11,7 @@ from typing import Any
 
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.states import RunState, SuggestionState
 from optimizer import Metric, Parameter
 
 
@@ -51,7 +52,7 @@ def experiment_json(experiment: Experiment, meta: Mapping[str, str],
             "user": meta.get("client") or None, "project": meta.get("project") or None,
             "created": experiment.created, "updated": int(meta.get("updated") or
                                                           experiment.created),
-            "state": experiment.state, "progress": progress}
+            "state": experiment.state.sigopt, "progress": progress}
 
 
 def aiexperiment_json(experiment: Experiment, meta: Mapping[str, str],
@@ -64,7 +65,7 @@ def aiexperiment_json(experiment: Experiment, meta: Mapping[str, str],
 def suggestion_json(s: Suggestion) -> dict[str, Any]:
     return {"object": "suggestion", "id": s.id, "experiment": s.experiment,
             "assignments": s.assignments, "state": "open" if s.is_open else "closed",
-            "created": s.created // 1000, "deleted": s.state == "deleted",
+            "created": s.created // 1000, "deleted": s.state is SuggestionState.DELETED,
             "metadata": s.metadata or None}
 
 
@@ -107,7 +108,7 @@ def core_progress(observations: list[ObservationRecord], best: list[ObservationR
 def run_progress(runs: list[dict[str, Any]], budget: int | None) -> dict[str, Any]:
     """remaining_budget counts active runs as spent: that is the client loop's stop rule."""
     live = [r for r in runs if not r.get("deleted")]
-    active = sum(r.get("state") == "active" for r in live)
+    active = sum(r.get("state") == RunState.ACTIVE for r in live)
     finished = len(live) - active
     return {"object": "progress", "finished_run_count": finished, "active_run_count": active,
             "total_run_count": len(live),

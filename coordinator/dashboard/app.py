@@ -25,9 +25,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
+from coordinator.dashboard.snapshot import Snapshot
 from coordinator.errors import CeleriacError
 from coordinator.service import views
-from coordinator.service.access import authenticate
+from coordinator.service.access import authenticate, not_found, visible
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
 
@@ -73,7 +74,7 @@ class FigureCache:
         self.size = size
         self.entries: OrderedDict[tuple[str, str], list[Figure]] = OrderedDict()
 
-    def get(self, service: Service, snap: data.Snapshot) -> list[Figure]:
+    def get(self, service: Service, snap: Snapshot) -> list[Figure]:
         key = (snap.experiment.id, snap.version)
         if key not in self.entries:
             best = views.best(service, snap.experiment, snap.observations)
@@ -140,14 +141,12 @@ def dashboard_app(service: Service,
         Mount("/static", app=StaticFiles(directory=STATIC)),
     ]
     app = Starlette(routes=routes)
-    return BasicAuth(app, Tokens(service.store.redis), static_tokens
+    return BasicAuth(app, service.tokens, static_tokens
                      if isinstance(static_tokens, StaticTokens) else StaticTokens(static_tokens))
 
 
 def _check_visible(service: Service, experiment_id: str, client: str) -> None:
     """Another client's experiment looks exactly like a missing one, as in the API."""
-    from coordinator.service.access import not_found, visible
-
     try:
         experiment = service.experiment(experiment_id)
     except CeleriacError:

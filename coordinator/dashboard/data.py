@@ -2,77 +2,57 @@
 
 One set of read functions serves the live dashboard, `coordinator report` and its PNGs, so a
 number on the screen, in the HTML report and in a figure always comes from the same code. Only
-Store's public reads are used: the dashboard never writes to Redis.
+the Service's reads are used: the dashboard never writes to Redis.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from coordinator.dashboard.figures import catalogue
+from coordinator.dashboard.snapshot import Snapshot
 from coordinator.service import views
+from coordinator.service.access import visible
 from coordinator.service.experiments import Service
-from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.records import Experiment, ObservationRecord
+from coordinator.state.states import SuggestionState, experiment_state
 from optimizer.metrics import constraints, is_feasible
 
 ETA_WINDOW = 20  # recent observations whose pace estimates the time left
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything read from Redis for one experiment at one moment."""
-
-    experiment: Experiment
-    observations: list[ObservationRecord]
-    open_suggestions: list[Suggestion]
-    server_ms: int
-    version: str
-
-
 def version(service: Service, experiment: Experiment) -> str:
     """Changes whenever anything happens to the experiment: a cheap test for pollers, read
     before the data so that a change racing the read shows up at the next poll."""
-    counts = service.store.counts(experiment.id)
-    return (f"{service.store.last_event_id(experiment.id)}-{experiment.state}-"
-            f"{counts.observations}")
+    counts = service.counts(experiment.id)
+    return f"{service.last_event_id(experiment.id)}-{experiment.state}-{counts.observations}"
 
 
 def snapshot(service: Service, experiment_id: str) -> Snapshot:
     experiment = service.experiment(experiment_id)
-    store = service.store
-    return Snapshot(experiment=experiment, observations=store.observations(experiment.id),
-                    open_suggestions=store.suggestions(experiment.id,
-                                                       store.open_ids(experiment.id)),
-                    server_ms=store.server_time_ms(),
+    return Snapshot(experiment=experiment, observations=service.observations(experiment),
+                    open_suggestions=service.open_suggestions(experiment.id),
+                    server_ms=service.server_time_ms(),
                     version=version(service, experiment))
 
 
 def experiment_list(service: Service, client: str | None = None) -> list[dict[str, Any]]:
     """The experiments (of `client` only, when given) with their progress, newest first."""
-    from coordinator.service.access import visible
-
     rows = []
     for experiment in reversed(service.experiments()):
         if client is not None and not visible(experiment, client):
             continue
-        counts = service.store.counts(experiment.id)
+        counts = service.counts(experiment.id)
         budget = experiment.spec.budget
         rows.append({
-            "id": experiment.id, "name": experiment.spec.name, "state": state_of(
-                experiment, counts.observations), "created": experiment.created,
+            "id": experiment.id, "name": experiment.spec.name,
+            "state": experiment_state(experiment.state, counts.observations, budget),
+            "created": experiment.created,
             "observations": counts.observations, "failed": counts.failed, "open": counts.open,
             "budget": budget, "progress": _fraction(counts.observations, budget),
         })
     return rows
-
-
-def state_of(experiment: Experiment, observations: int) -> str:
-    """'deleted', 'complete' (budget spent) or 'active': what a reader of the list expects."""
-    if experiment.state != "active":
-        return experiment.state
-    budget = experiment.spec.budget
-    return "complete" if budget is not None and observations >= budget else "active"
 
 
 def _fraction(done: int, budget: int | None) -> float | None:
@@ -96,7 +76,7 @@ def open_rows(snap: Snapshot) -> list[dict[str, Any]]:
     for s in snap.open_suggestions:
         rows.append({
             "id": s.id, "state": s.state, "owner": s.owner or None, "attempts": s.attempts,
-            "lease_age": None if s.claimed is None or s.state != "running"
+            "lease_age": None if s.claimed is None or s.state is not SuggestionState.RUNNING
             else max(0.0, (snap.server_ms - s.claimed) / 1000),
             "age": max(0.0, (snap.server_ms - s.created) / 1000) if s.created else None,
             "assignments": s.assignments,
@@ -130,20 +110,15 @@ def eta_seconds(snap: Snapshot) -> float | None:
 
 
 def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
-    spec = snap.experiment.spec
-    running = [s for s in snap.open_suggestions if s.state == "running"]
-    first = spec.optimized_metrics[0].name if spec.optimized_metrics else None
-    count = len(snap.observations)
+    """`coordinator status`'s view of the snapshot, with the fraction done and a pace."""
+    status = views.summarize(snap.experiment, snap.observations, snap.open_suggestions, best)
     return {
-        "observations": count, "budget": spec.budget,
-        "fraction": _fraction(count, spec.budget),
-        "failed": sum(o.failed for o in snap.observations),
-        "open": len(snap.open_suggestions), "running": len(running),
-        "queued": len(snap.open_suggestions) - len(running),
-        "workers": sorted({s.owner for s in running if s.owner}),
-        "best_metric": first,
-        "best_value": best[0].value_of(first) if best and first else None,
-        "eta_seconds": eta_seconds(snap), "state": state_of(snap.experiment, count),
+        "observations": status.observations, "budget": status.budget,
+        "fraction": _fraction(status.observations, status.budget),
+        "failed": status.failed, "open": status.open, "running": status.running,
+        "queued": status.queued, "workers": status.workers,
+        "best_metric": status.best_metric, "best_value": status.best_value,
+        "eta_seconds": eta_seconds(snap), "state": status.state,
     }
 
 
@@ -163,8 +138,6 @@ def experiment_info(experiment: Experiment) -> dict[str, Any]:
 
 def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
     """The whole page's data in one JSON document (one poll, one consistent picture)."""
-    from coordinator.dashboard.figures import catalogue
-
     best = views.best(service, snap.experiment, snap.observations)
     best_ids = {o.id for o in best}
     rows = [observation_row(snap, o, best_ids) for o in snap.observations]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+
+from coordinator.dashboard.snapshot import Snapshot
 from coordinator.state.records import ObservationRecord
 from optimizer import Metric, Parameter
 from optimizer.best import pareto_mask
 from optimizer.metrics import constraints, is_feasible
-
-if TYPE_CHECKING:
-    from coordinator.dashboard.data import Snapshot
 
 # Colours: readable on white, distinguishable for the common forms of colour blindness.
 BLUE, ORANGE, GREEN, RED, GREY, INK = "#2563eb", "#ea580c", "#16a34a", "#dc2626", "#9ca3af", \
@@ -85,10 +85,6 @@ def figures(snap: Snapshot, best: list[ObservationRecord]) -> list[Figure]:
                   for i, p in enumerate(spec.parameters)]
         found.append(parallel(done, list(spec.parameters), goals[0], spec.metrics))
     return found
-
-
-def find(snap: Snapshot, best: list[ObservationRecord], name: str) -> Figure | None:
-    return next((f for f in figures(snap, best) if f.name == name), None)
 
 
 def _value(o: ObservationRecord, metric: Metric) -> float | None:
@@ -202,8 +198,6 @@ def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Me
     tips: list[str] = []
     if points:
         scores = [[first.sign * a, second.sign * b] for a, b in points]
-        import numpy as np
-
         mask = pareto_mask(np.array(scores, dtype=float))
         kept = sorted((p, _tip(o)) for p, o, keep in zip(points, feasible, mask, strict=True)
                       if keep)

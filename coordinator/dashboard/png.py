@@ -11,13 +11,18 @@ from typing import Any
 
 from coordinator.dashboard.figures import Axis, Figure
 from coordinator.dashboard.svg import _shade
+from coordinator.errors import InvalidInput
 
 
 def write_png(figure: Figure, path: Path, dpi: int = 150) -> Path:
-    import matplotlib
+    try:  # lazy: matplotlib is the optional `png` extra and slow to import
+        import matplotlib  # noqa: PLC0415
+    except ImportError:
+        raise InvalidInput("--png: PNG figures need matplotlib; install the png extra "
+                           "(pip install 'celeriac[png]') or leave out --png") from None
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (after use("Agg"): no display needed)
 
     fig, ax = plt.subplots(figsize=(6.4, 3.9), dpi=dpi)
     try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
+from coordinator.dashboard.png import write_png
 from coordinator.service import views
 from coordinator.service.experiments import Service
 
@@ -126,8 +127,6 @@ def write_report(service: Service, experiment_id: str, output: Path | None,
         output.write_text(html, encoding="utf-8")
         written.append(output)
     if png_dir is not None:
-        from coordinator.dashboard.png import write_png
-
         png_dir.mkdir(parents=True, exist_ok=True)
         written += [write_png(f, png_dir / f"{f.name}.png") for f in found]
     return written

@@ -1,9 +1,11 @@
-"""Where suggestions come from: the per-experiment backlog, refilled by the optimizer.
+"""Where suggestions come from: the per-experiment backlog, else one made on the spot.
 
 Handing out a suggestion is one atomic pop (take_suggestion.lua). The optimizer's work happens
-when the backlog is refilled, with every open and backlogged suggestion passed as a pending
-point; only when the backlog is empty is a suggestion computed on the spot, under a short
-per-experiment lock so concurrent callers do not compute the same point.
+when the backlog is refreshed (coordinator/engine/backlog.py); only when the backlog is empty is
+a suggestion made on the spot: by the API's request path a random point, otherwise (or when
+random points keep colliding) the optimizer's, with every open and backlogged suggestion as a
+pending point, under a short per-experiment lock so concurrent callers do not compute the same
+point.
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ import uuid
 from collections import deque
 from typing import Any
 
-from coordinator.errors import Conflict, NotFound
+from coordinator.errors import Conflict
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.records import Experiment, Suggestion
+from coordinator.state.states import SuggestionState, TakeReply
 from coordinator.state.store import Store, Taken
-from optimizer import Observation, Proposal, suggest
+from optimizer import Observation, Proposal, Settings, suggest
 
+COMPUTED_ATTEMPTS = 5  # computed under the lock, for a take that found the backlog empty
 DURATION_WINDOW = 20  # evaluations whose median duration is "typical"
+FALLBACK = "fallback"  # strategy recorded for a random point the quick path made
 LOCK_TTL_MS = 10_000
 LOCK_WAIT_S = 2.0
+QUICK_ATTEMPTS = 5  # random points a quick take tries before computing one
+RANDOM = Settings(type="random")
 
 
 class ObservationCache:
@@ -66,39 +74,55 @@ class Suggester:
         return suggest(spec.space, spec.metrics, observations, pending, k, spec.optimizer,
                        parallel_bandwidth=spec.parallel_bandwidth)
 
-    def refill(self, experiment_id: str, spec: ExperimentSpec, size: int) -> int:
-        """Replaces the backlog with `size` fresh suggestions that know every observation."""
-        proposals = self.compute(experiment_id, spec, size, include_backlog=False)
-        self.store.replace_backlog(experiment_id, [self.encode(spec, p) for p in proposals])
-        return len(proposals)
-
     def take(self, experiment_id: str, spec: ExperimentSpec, *, claim_ms: int = 0,
-             metadata: dict[str, Any] | None = None) -> Taken:
-        """A new open suggestion: from the backlog, else computed now."""
+             metadata: dict[str, Any] | None = None, quick: bool = False) -> Taken:
+        """A new open suggestion: from the backlog, else made now. `quick` (the API's request
+        path) makes a random point rather than wait for the optimizer; only a finite space that
+        random points keep colliding with falls back to computing one under the lock. The
+        quick path's first try is two Redis round trips: the id and the atomic take."""
         sid = self.store.allocate_ids()[0]
-        taken = self.store.take_suggestion(experiment_id, sid, "", metadata, claim_ms)
-        attempts = 0
-        while taken.status in ("EMPTY", "DUPLICATE") and attempts < 5:
-            attempts += 1
-            taken = self._take_computed(experiment_id, spec, sid, claim_ms, metadata)
-        if taken.status == "NO_EXPERIMENT":
-            raise NotFound(f"experiment {experiment_id} does not exist or was deleted")
-        if taken.status != "OK":
-            raise Conflict(f"experiment {experiment_id}: every point of the search space is "
-                           f"observed or open; raise the budget no further or widen the space")
-        return taken
+        tries = ([self._take_random] * QUICK_ATTEMPTS if quick else [self._take_ready]) + \
+            [self._take_computed] * COMPUTED_ATTEMPTS
+        for attempt in tries:  # an unknown or deleted experiment raises ExperimentNotFound
+            taken = attempt(experiment_id, spec, sid, claim_ms, metadata)
+            if taken.status is TakeReply.OK:
+                return taken
+        raise _exhausted(experiment_id)
+
+    def take_now(self, experiment: Experiment, metadata: dict[str, Any] | None = None
+                 ) -> Suggestion:
+        """The API's new suggestion, built from the take's reply rather than read back."""
+        taken = self.take(experiment.id, experiment.spec, metadata=metadata, quick=True)
+        assert taken.suggestion_id is not None
+        return Suggestion(id=taken.suggestion_id, experiment=experiment.id,
+                          state=SuggestionState.QUEUED,
+                          assignments=taken.assignments or {}, strategy=taken.strategy,
+                          created=int(time.time() * 1000), metadata=dict(metadata or {}))
+
+    # Each way to take one returns the take's reply: OK, or EMPTY / DUPLICATE (try the next).
+
+    def _take_ready(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
+                    metadata: dict[str, Any] | None) -> Taken:
+        return self.store.take_suggestion(experiment_id, sid, "", metadata, claim_ms)
+
+    def _take_random(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
+                     metadata: dict[str, Any] | None) -> Taken:
+        """The backlog's first ready suggestion (the script pops it first), else a random one."""
+        point = suggest(spec.space, spec.metrics, [], [], 1, RANDOM)[0]
+        entry = f"{FALLBACK}\t{spec.space.key(point.assignments)}"
+        return self.store.take_suggestion(experiment_id, sid, entry, metadata, claim_ms)
 
     def _take_computed(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
                        metadata: dict[str, Any] | None) -> Taken:
         token = uuid.uuid4().hex
         locked = self._lock(experiment_id, token)
         try:
-            taken = self.store.take_suggestion(experiment_id, sid, "", metadata, claim_ms)
-            if taken.status != "EMPTY":
+            taken = self._take_ready(experiment_id, spec, sid, claim_ms, metadata)
+            if taken.status is not TakeReply.EMPTY:
                 return taken  # someone refilled while we waited for the lock
             proposals = self.compute(experiment_id, spec, 1)
             if not proposals:
-                return Taken("EXHAUSTED")
+                raise _exhausted(experiment_id)
             return self.store.take_suggestion(experiment_id, sid, self.encode(spec, proposals[0]),
                                               metadata, claim_ms)
         finally:
@@ -121,3 +145,8 @@ class Suggester:
     def _decode(entry: str) -> tuple[str, dict[str, Any]]:
         strategy, _, assignments = entry.partition("\t")
         return strategy, json.loads(assignments)
+
+
+def _exhausted(experiment_id: str) -> Conflict:
+    return Conflict(f"experiment {experiment_id}: every point of the search space is observed "
+                    f"or open; raise the budget no further or widen the space")

@@ -17,6 +17,7 @@ from coordinator.infra import interrupts
 from coordinator.infra.timing import Timing
 from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment
+from coordinator.state.states import SweepReply
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,13 @@ class Sweeper:
             with interrupts.deferred():  # a requeued suggestion always has its task sent
                 outcome = store.sweep_one(experiment.id, sid, failure,
                                           experiment.spec.max_attempts, self.timing.claim_ms)
-                if outcome in ("REQUEUED", "REDISPATCH"):
-                    (result.requeued if outcome == "REQUEUED" else result.redispatched).append(sid)
+                if outcome.sends_again:
+                    (result.requeued if outcome is SweepReply.REQUEUED
+                     else result.redispatched).append(sid)
                     log.info("suggestion %s of experiment %s: %s", sid, experiment.id,
                              outcome.lower())
                     self._send(experiment, sid)
-            if outcome == "FAILED":
+            if outcome is SweepReply.FAILED:
                 result.failed.append(sid)
                 log.warning("suggestion %s of experiment %s: %s", sid, experiment.id, reason)
         return result

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from coordinator.engine.suggester import Suggester
-from coordinator.errors import Conflict, InvalidInput, NotFound
+from coordinator.errors import InvalidInput, NotFound, SuggestionClosed, SuggestionNotFound
+from coordinator.infra.connection import connect
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state import keys, scripts
 from coordinator.state.records import Experiment, MetricValue, ObservationRecord, Suggestion
-from coordinator.state.store import Store
+from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState, TakeReply
+from coordinator.state.store import Counts, RunUpdate, Store
+from coordinator.state.tokens import Tokens
 
 
 class Service:
+    """The one door the front ends (CLI, HTTP API, dashboard) use: they never hold the Store,
+    so every read and write they make is named here. The run loop and the workers, which
+    drive the state machine itself, use `store` and `suggester` directly."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.suggester = Suggester(store)
+        self.tokens = Tokens(store.redis)  # API tokens: `coordinator token`, API, dashboard
+        self._rate_script: Any = None
+
+    @classmethod
+    def connect(cls, url: str) -> Service:
+        return cls(Store(connect(url)))
 
     # experiments ---------------------------------------------------------------------------
 
@@ -32,7 +46,7 @@ class Service:
     def experiment(self, experiment_id: str, *, include_deleted: bool = False) -> Experiment:
         experiment_id = str(experiment_id).strip()
         meta = self.store.experiment_meta(experiment_id) if experiment_id.isdigit() else {}
-        if not meta or (meta.get("state") == "deleted" and not include_deleted):
+        if not meta or (meta.get("state") == ExperimentState.DELETED and not include_deleted):
             raise NotFound(f"experiment {experiment_id!r} not found; `coordinator list` shows "
                            f"the experiments")
         return Experiment.from_meta(meta)
@@ -41,7 +55,7 @@ class Service:
         found = []
         for experiment_id in self.store.experiment_ids():
             meta = self.store.experiment_meta(experiment_id)
-            if meta and meta.get("state") != "deleted":
+            if meta and meta.get("state") != ExperimentState.DELETED:
                 found.append(Experiment.from_meta(meta))
         return found
 
@@ -50,6 +64,27 @@ class Service:
         for sid in self.store.open_ids(experiment.id):
             self.store.delete_suggestion(experiment.id, sid)
         self.store.delete_experiment(experiment.id)
+
+    # The reads below take the id of an experiment the caller has already looked up with
+    # experiment(): they do not look it up again (one Redis round trip each).
+
+    def experiment_meta(self, experiment_id: str) -> dict[str, str]:
+        """The stored fields, including the HTTP API's own (kind, client, project, updated)."""
+        return self.store.experiment_meta(experiment_id)
+
+    def update_meta(self, experiment_id: str, **fields: str | int) -> None:
+        self.store.set_meta(experiment_id, **fields)
+
+    def counts(self, experiment_id: str) -> Counts:
+        return self.store.counts(experiment_id)
+
+    def last_event_id(self, experiment_id: str) -> str:
+        """Changes whenever anything happens to the experiment."""
+        return self.store.last_event_id(experiment_id)
+
+    def server_time_ms(self) -> int:
+        """Redis's clock, the one leases run on."""
+        return self.store.server_time_ms()
 
     # suggestions ---------------------------------------------------------------------------
 
@@ -67,12 +102,30 @@ class Service:
         experiment = self.experiment(experiment_id)
         if state not in (None, "open", "closed", "all"):
             raise InvalidInput(f"state: must be open, closed or all, got {state!r}")
-        ids = (self.store.open_ids(experiment.id) if state == "open"
-               else self.store.suggestion_ids(experiment.id))
-        found = self.store.suggestions(experiment.id, ids)
+        ids = self.suggestion_ids(experiment.id, open_only=state == "open")
+        found = self.suggestions_by_id(experiment.id, ids)
         if state == "closed":
-            found = [s for s in found if s.state == "closed"]
+            found = [s for s in found if s.state is SuggestionState.CLOSED]
         return found
+
+    def suggestion_ids(self, experiment_id: str, *, open_only: bool = False) -> list[str]:
+        """Oldest first; ids are cheap to page through before reading the suggestions."""
+        return (self.store.open_ids(experiment_id) if open_only
+                else self.store.suggestion_ids(experiment_id))
+
+    def suggestions_by_id(self, experiment_id: str, suggestion_ids: Iterable[str]
+                          ) -> list[Suggestion]:
+        return self.store.suggestions(experiment_id, suggestion_ids)
+
+    def open_suggestions(self, experiment_id: str) -> list[Suggestion]:
+        return self.suggestions_by_id(experiment_id, self.store.open_ids(experiment_id))
+
+    def suggestion(self, experiment_id: str, suggestion_id: str) -> Suggestion | None:
+        return self.store.suggestion(experiment_id, suggestion_id)
+
+    def delete_suggestion(self, experiment_id: str, suggestion_id: str) -> bool:
+        """False when it was not open (closed, deleted or unknown)."""
+        return self.store.delete_suggestion(experiment_id, suggestion_id)
 
     def delete_open_suggestions(self, experiment_id: str) -> int:
         experiment = self.experiment(experiment_id)
@@ -91,24 +144,82 @@ class Service:
             if problem:
                 failed, reason = True, problem
         return ObservationRecord(
-            id=self.store.allocate_ids()[0], experiment=experiment.id,
+            id=self.new_id(), experiment=experiment.id,
             suggestion=suggestion.id, assignments=suggestion.assignments,
             values=() if failed else tuple(MetricValue(n, float(v), None if s is None else
                                                        float(s)) for n, (v, s) in values.items()),
             failed=failed, reason=reason[:2000], metadata=dict(metadata or {}),
             created=round(time.time(), 3), duration=duration)
 
-    def observe(self, observation: ObservationRecord, epoch: int | None = None) -> str:
+    def observe(self, observation: ObservationRecord, epoch: int | None = None
+                ) -> ObserveReply:
         """Stores it if the suggestion is still open (and the epoch current); returns the status."""
         status = self.store.observe(observation, epoch)
-        if status == "CLOSED" and epoch is None:
-            raise Conflict(f"suggestion {observation.suggestion} already has an observation")
-        if status in ("UNKNOWN", "DELETED") and epoch is None:
-            raise NotFound(f"suggestion {observation.suggestion} not found or deleted")
+        if status is ObserveReply.CLOSED and epoch is None:
+            raise SuggestionClosed(f"suggestion {observation.suggestion} already has an "
+                                   f"observation")
+        if status in (ObserveReply.UNKNOWN, ObserveReply.DELETED) and epoch is None:
+            raise SuggestionNotFound(f"suggestion {observation.suggestion} not found or deleted")
         return status
 
-    def observations(self, experiment_id: str) -> list[ObservationRecord]:
-        return self.store.observations(self.experiment(experiment_id).id)
+    def try_observe(self, observation: ObservationRecord) -> ObserveReply:
+        """observe() for callers that word their own refusal (the HTTP API checks the
+        suggestion again): the script's status, never raised."""
+        return self.store.observe(observation)
+
+    def observations(self, experiment: str | Experiment) -> list[ObservationRecord]:
+        """Oldest first. Given an id it looks the experiment up first (NotFound when deleted);
+        given an Experiment it reads straight away."""
+        if not isinstance(experiment, Experiment):
+            experiment = self.experiment(experiment)
+        return self.store.observations(experiment.id)
+
+    def observation(self, experiment_id: str, observation_id: str) -> ObservationRecord | None:
+        return self.store.observation(experiment_id, observation_id)
+
+    def observation_texts(self, experiment_id: str) -> list[str]:
+        """The stored JSON of every observation, oldest first, unparsed (for export)."""
+        return self.store.observation_texts(experiment_id)
+
+    # the HTTP API's own records: ids, projects, training runs, request rate --------------------
+
+    def new_id(self) -> str:
+        """Unique across every process sharing this Redis (experiments, runs, observations)."""
+        return self.store.allocate_ids()[0]
+
+    def project(self, client: str, project_id: str) -> str | None:
+        return self.store.project(client, project_id)
+
+    def add_project(self, client: str, project_id: str, record: str) -> bool:
+        """False when the project already exists."""
+        return self.store.add_project(client, project_id, record)
+
+    def add_run(self, experiment_id: str, run_id: str, record: str) -> None:
+        self.store.add_run(experiment_id, run_id, record)
+
+    def run_experiment(self, run_id: str) -> str | None:
+        """The id of the experiment a training run belongs to."""
+        return self.store.run_experiment(run_id)
+
+    def run(self, experiment_id: str, run_id: str) -> str | None:
+        return self.store.run(experiment_id, run_id)
+
+    def runs(self, experiment_id: str) -> list[str]:
+        return self.store.runs(experiment_id)
+
+    def update_run(self, experiment_id: str, run_id: str,
+                   change: Callable[[str], str]) -> RunUpdate:
+        """One compare-and-set transition of the run (Store.update_run)."""
+        return self.store.update_run(experiment_id, run_id, change)
+
+    def spend_request(self, token_digest: str, rate: float, burst: int) -> float | None:
+        """Takes one request from the token's bucket, shared by every server on this Redis
+        (`lua/rate_limit.lua`): None when it may go on, else the seconds to wait."""
+        if self._rate_script is None:
+            self._rate_script = self.store.redis.register_script(scripts.source("rate_limit"))
+        allowed, wait_ms, _left = self._rate_script(keys=[keys.rate_limit(token_digest)],
+                                                    args=[rate, burst, 1])
+        return None if int(allowed) else int(wait_ms) / 1000
 
 
 def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float | None]]
@@ -133,38 +244,14 @@ def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float
 
 # The HTTP API's paths. They live here so the API, the CLI and the dashboard share them. -------
 
-QUICK_ATTEMPTS = 5
-
-
 def create_suggestion_now(service: Service, experiment: str | Experiment, *,
                           metadata: dict[str, Any] | None = None) -> Suggestion:
-    """A suggestion without the optimizer on the request path: from the backlog (which the
-    server's refiller keeps fresh), else a random point. Only a finite space that random
-    points keep colliding with falls back to computing one under the lock. Given an
+    """A suggestion without the optimizer on the request path (Suggester.take_now). Given an
     Experiment (a cached spec), it makes two Redis round trips: the id and the atomic take,
     which also refuses a deleted experiment."""
-    from coordinator.state.store import Taken
-    from optimizer import Settings, suggest
-
     if not isinstance(experiment, Experiment):
         experiment = service.experiment(experiment)
-    spec, store = experiment.spec, service.store
-    sid = store.allocate_ids()[0]
-    taken = Taken("EMPTY")
-    for _ in range(QUICK_ATTEMPTS):  # the script pops the backlog first, else uses `entry`
-        proposals = suggest(spec.space, spec.metrics, [], [], 1, Settings(type="random"))
-        entry = f"fallback\t{spec.space.key(proposals[0].assignments)}"
-        taken = store.take_suggestion(experiment.id, sid, entry, metadata, 0)
-        if taken.status != "DUPLICATE":
-            break
-    if taken.status in ("EMPTY", "DUPLICATE"):
-        taken = service.suggester.take(experiment.id, spec, metadata=metadata)
-    if taken.status == "NO_EXPERIMENT":
-        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
-    assert isinstance(taken, Taken) and taken.suggestion_id is not None
-    return Suggestion(id=taken.suggestion_id, experiment=experiment.id, state="queued",
-                      assignments=taken.assignments or {}, strategy=taken.strategy,
-                      created=int(time.time() * 1000), metadata=dict(metadata or {}))
+    return service.suggester.take_now(experiment, metadata)
 
 
 def create_manual_suggestion(service: Service, experiment_id: str, assignments: dict[str, Any],
@@ -178,11 +265,11 @@ def create_manual_suggestion(service: Service, experiment_id: str, assignments: 
     store = service.store
     taken = store.take_manual_suggestion(experiment.id, store.allocate_ids()[0],
                                          f"manual\t{key}", metadata)
-    if taken.status == "DUPLICATE":
+    if taken.status is TakeReply.DUPLICATE:
         raise InvalidInput("assignments: equal to an open suggestion's; observe or delete it "
                            "first")
-    if taken.status != "OK" or taken.suggestion_id is None:
-        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
+    assert taken.status is TakeReply.OK  # an entry is never EMPTY; NO_EXPERIMENT raised
+    assert taken.suggestion_id is not None
     suggestion = store.suggestion(experiment.id, taken.suggestion_id)
     assert suggestion is not None
     return suggestion
@@ -196,11 +283,10 @@ def observe_assignments(service: Service, experiment: Experiment, assignments: d
         canonical = experiment.spec.space.canonical(assignments)
     except ValueError as exc:
         raise InvalidInput(f"assignments.{exc}") from None
-    placeholder = Suggestion(id="", experiment=experiment.id, state="closed",
+    placeholder = Suggestion(id="", experiment=experiment.id, state=SuggestionState.CLOSED,
                              assignments=canonical)
     record = service.new_observation(experiment, placeholder, values, failed=failed,
                                      metadata=metadata)
     record = ObservationRecord(**{**record.__dict__, "suggestion": None})
-    if service.store.observe_assignments(record) != "OK":
-        raise NotFound(f"experiment {experiment.id} does not exist or was deleted")
+    service.store.observe_assignments(record)  # ExperimentNotFound when deleted meanwhile
     return record

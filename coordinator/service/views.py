@@ -9,15 +9,19 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from coordinator.service.experiments import Service
-from coordinator.state.records import Experiment, ObservationRecord
+from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.states import ExperimentState, SuggestionState, experiment_state
 from optimizer import best_observations
 
 
 @dataclass(frozen=True)
 class Status:
+    """How far an experiment is: `coordinator status` and `run`, and the dashboard's progress
+    (which adds a pace estimate) all show this one view."""
+
     id: str
     name: str
-    state: str
+    state: ExperimentState  # active, finished (budget spent) or deleted
     budget: int | None
     parallel_bandwidth: int
     observations: int
@@ -26,12 +30,14 @@ class Status:
     running: int
     queued: int
     workers: list[str]
+    best_metric: str | None  # the first optimized metric, the one best_value is of
     best_value: float | None
     best_assignments: dict[str, Any] | None
 
     @property
     def done(self) -> bool:
-        return self.budget is not None and self.observations >= self.budget
+        """Finished (budget spent) or deleted: states.experiment_state's one rule."""
+        return self.state.is_finished
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,26 +47,33 @@ def best(service: Service, experiment: Experiment,
          observations: list[ObservationRecord] | None = None) -> list[ObservationRecord]:
     """Best observation (one optimized metric) or the Pareto front (two), thresholds honoured."""
     if observations is None:
-        observations = service.store.observations(experiment.id)
+        observations = service.observations(experiment)
     picks = best_observations(experiment.spec.metrics, [o.to_optimizer() for o in observations])
     return [observations[i] for i in picks]
 
 
 def status(service: Service, experiment_id: str) -> Status:
     experiment = service.experiment(experiment_id)
-    store = service.store
-    counts = store.counts(experiment.id)
-    open_suggestions = store.suggestions(experiment.id, store.open_ids(experiment.id))
-    running = [s for s in open_suggestions if s.state == "running"]
-    top = best(service, experiment)
-    first_metric = experiment.spec.optimized_metrics[0].name
+    observations = service.observations(experiment)
+    return summarize(experiment, observations, service.open_suggestions(experiment.id),
+                     best(service, experiment, observations))
+
+
+def summarize(experiment: Experiment, observations: list[ObservationRecord],
+              open_suggestions: list[Suggestion], top: list[ObservationRecord]) -> Status:
+    """The Status of data already read (the dashboard's snapshot reads it once for all)."""
+    spec = experiment.spec
+    running = [s for s in open_suggestions if s.state is SuggestionState.RUNNING]
+    first = spec.optimized_metrics[0].name if spec.optimized_metrics else None
     return Status(
-        id=experiment.id, name=experiment.spec.name, state=experiment.state,
-        budget=experiment.spec.budget, parallel_bandwidth=experiment.spec.parallel_bandwidth,
-        observations=counts.observations, failed=counts.failed, open=counts.open,
-        running=len(running), queued=counts.open - len(running),
-        workers=sorted({s.owner for s in running if s.owner}),
-        best_value=top[0].value_of(first_metric) if top else None,
+        id=experiment.id, name=spec.name,
+        state=experiment_state(experiment.state, len(observations), spec.budget),
+        budget=spec.budget, parallel_bandwidth=spec.parallel_bandwidth,
+        observations=len(observations), failed=sum(o.failed for o in observations),
+        open=len(open_suggestions), running=len(running),
+        queued=len(open_suggestions) - len(running),
+        workers=sorted({s.owner for s in running if s.owner}), best_metric=first,
+        best_value=top[0].value_of(first) if top and first else None,
         best_assignments=top[0].assignments if top else None,
     )
 
@@ -83,9 +96,9 @@ def export_rows(experiment: Experiment, observations: list[ObservationRecord]
 def export(service: Service, experiment_id: str, fmt: str) -> str:
     experiment = service.experiment(experiment_id)
     if fmt == "json":  # stored records are JSON already: one per line, no re-encoding
-        texts = service.store.observation_texts(experiment.id)
+        texts = service.observation_texts(experiment.id)
         return "[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n"
-    observations = service.store.observations(experiment.id)
+    observations = service.observations(experiment)
     rows = export_rows(experiment, observations)
     out = io.StringIO()
     fields = list(rows[0]) if rows else ["id", "suggestion"]

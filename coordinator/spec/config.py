@@ -42,6 +42,28 @@ MAX_BUDGET = 1_000_000
 MAX_BANDWIDTH = 10_000
 MAX_CONFIG_BYTES = 1_000_000
 CALLABLE = re.compile(r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$")
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a config with `budget:` twice is a mistake to
+    name, not to guess. Keys brought in by a merge (`<<: *base`) may still be overridden."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                earlier = first_line.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: SafeLoader names that itself
+                continue
+            if earlier != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {earlier}); keep one",
+                    key_node.start_mark)
+        return super().construct_mapping(node, deep)
 
 
 def load_config_file(path: str | Path) -> ExperimentSpec:
@@ -61,7 +83,7 @@ def load_config_file(path: str | Path) -> ExperimentSpec:
 def parse_config_text(data: bytes, source: str = "config") -> ExperimentSpec:
     try:
         text = data.decode("utf-8")
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader, duplicates refused
     except UnicodeDecodeError as exc:
         raise ConfigError([f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"],
                           source) from None

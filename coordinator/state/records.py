@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.states import ExperimentState, SuggestionState
 from optimizer import Observation
 
 
@@ -16,7 +17,7 @@ from optimizer import Observation
 class Suggestion:
     id: str
     experiment: str
-    state: str  # queued | running | closed | deleted
+    state: SuggestionState
     assignments: dict[str, Any]
     strategy: str = ""
     created: int = 0  # ms, Redis server clock
@@ -29,12 +30,12 @@ class Suggestion:
 
     @property
     def is_open(self) -> bool:
-        return self.state in ("queued", "running")
+        return self.state.is_open
 
     @classmethod
     def from_hash(cls, experiment: str, data: dict[str, str]) -> Suggestion:
         return cls(
-            id=data["id"], experiment=experiment, state=data["state"],
+            id=data["id"], experiment=experiment, state=SuggestionState(data["state"]),
             assignments=json.loads(data["assignments"]), strategy=data.get("strategy", ""),
             created=int(data.get("created", 0)), epoch=int(data.get("epoch", 0)),
             attempts=int(data.get("attempts", 0)), owner=data.get("owner", ""),
@@ -92,12 +93,13 @@ class ObservationRecord:
 class Experiment:
     id: str
     spec: ExperimentSpec
-    state: str
+    state: ExperimentState  # as stored: active or deleted (see states.experiment_state)
     created: int
     owner: str
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, str]) -> Experiment:
         return cls(id=meta["id"], spec=ExperimentSpec.from_json(meta["spec"]),
-                   state=meta.get("state", "active"), created=int(meta.get("created", 0)),
+                   state=ExperimentState(meta.get("state", ExperimentState.ACTIVE)),
+                   created=int(meta.get("created", 0)),
                    owner=meta.get("owner", ""))

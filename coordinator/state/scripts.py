@@ -1,20 +1,42 @@
-"""The Lua scripts and the one state machine they implement.
+"""The Lua scripts, the state machines they implement and the replies they give.
 
-`TRANSITIONS` is the table a unit test checks every script against: each script may only move a
-suggestion along the edges listed for it (`None` is "does not exist yet").
+`TRANSITIONS` is the table a unit test checks every script against, in both directions: each
+script moves a suggestion (or a training run) only along the edges listed for it (`None` is
+"does not exist yet"), and every edge listed actually happens. `REPLIES` names the enum of each
+script's reply, which the same test checks against the script's `Returns` header lines.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+from coordinator.state.states import (
+    ClaimReply,
+    DeleteReply,
+    HeartbeatReply,
+    ObserveAssignmentsReply,
+    ObserveReply,
+    ReleaseLockReply,
+    ReleaseReply,
+    RunState,
+    SuggestionState,
+    SweepReply,
+    TakeReply,
+    UpdateRunReply,
+)
+
 LUA_DIR = Path(__file__).parent / "lua"
+PRELUDE = "prelude"
 
-QUEUED, RUNNING, CLOSED, DELETED = "queued", "running", "closed", "deleted"
-OPEN_STATES = (QUEUED, RUNNING)
+QUEUED, RUNNING = SuggestionState.QUEUED, SuggestionState.RUNNING
+CLOSED, DELETED = SuggestionState.CLOSED, SuggestionState.DELETED
+ACTIVE, COMPLETED, FAILED = RunState.ACTIVE, RunState.COMPLETED, RunState.FAILED
 
-TRANSITIONS: dict[str, set[tuple[str | None, str]]] = {
+Edge = tuple[SuggestionState | None, SuggestionState] | tuple[RunState, RunState]
+
+TRANSITIONS: dict[str, set[Edge]] = {
     "take_suggestion": {(None, QUEUED)},
     "claim": {(QUEUED, RUNNING)},
     "heartbeat": {(RUNNING, RUNNING)},
@@ -22,9 +44,32 @@ TRANSITIONS: dict[str, set[tuple[str | None, str]]] = {
     "sweep": {(RUNNING, QUEUED), (RUNNING, CLOSED), (QUEUED, QUEUED)},
     "release": {(RUNNING, QUEUED)},
     "delete_suggestion": {(QUEUED, DELETED), (RUNNING, DELETED)},
+    "update_run": {(ACTIVE, ACTIVE), (ACTIVE, COMPLETED), (ACTIVE, FAILED),
+                   (COMPLETED, COMPLETED), (COMPLETED, FAILED), (FAILED, FAILED)},
+}
+
+# rate_limit.lua is the one script left out: it answers numbers (a token bucket), no literal.
+REPLIES: dict[str, type[StrEnum]] = {
+    "take_suggestion": TakeReply,
+    "claim": ClaimReply,
+    "heartbeat": HeartbeatReply,
+    "observe": ObserveReply,
+    "sweep": SweepReply,
+    "release": ReleaseReply,
+    "delete_suggestion": DeleteReply,
+    "update_run": UpdateRunReply,
+    "observe_assignments": ObserveAssignmentsReply,
+    "release_lock": ReleaseLockReply,
 }
 
 
 @cache
-def source(name: str) -> str:
+def text(name: str) -> str:
+    """The script's own file, header included, as written."""
     return (LUA_DIR / f"{name}.lua").read_text()
+
+
+@cache
+def source(name: str) -> str:
+    """What Redis runs: the shared prelude, then the script."""
+    return f"{text(PRELUDE)}\n{text(name)}"

@@ -1,7 +1,10 @@
 """The store: one Python method per Lua script, plus the plain reads.
 
 This is the only module that talks to Redis about experiments; every state change of a
-suggestion is one atomic script from `coordinator/state/lua/`.
+suggestion or a training run is one atomic script from `coordinator/state/lua/`. Each script's
+reply leaves here as its enum from `states.py`, or, when it is an error for every caller (an
+experiment or run that does not exist, a run state change off the state machine), as the domain
+error from `coordinator/errors.py`.
 """
 
 from __future__ import annotations
@@ -10,20 +13,36 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
+from coordinator.errors import ExperimentNotFound, RunStateRefused, TrainingRunNotFound
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state import keys, scripts
 from coordinator.state.records import ObservationRecord, Suggestion
+from coordinator.state.states import (
+    ClaimReply,
+    DeleteReply,
+    ExperimentState,
+    HeartbeatReply,
+    ObserveAssignmentsReply,
+    ObserveReply,
+    ReleaseLockReply,
+    ReleaseReply,
+    RunState,
+    SweepReply,
+    TakeReply,
+    UpdateRunReply,
+)
 
 
 @dataclass(frozen=True)
 class Taken:
-    """Result of take_suggestion: status OK with the new suggestion, or EMPTY/DUPLICATE/..."""
+    """Result of take_suggestion: OK with the new suggestion, or EMPTY / DUPLICATE (an unknown
+    or deleted experiment raises ExperimentNotFound instead)."""
 
-    status: str
+    status: TakeReply
     suggestion_id: str | None = None
     assignments: dict[str, Any] | None = None
     strategy: str = ""
@@ -31,10 +50,25 @@ class Taken:
 
 @dataclass(frozen=True)
 class Claim:
-    status: str  # OK | UNKNOWN | CLOSED | DELETED | BUSY
+    status: ClaimReply
     epoch: int = 0
     attempts: int = 0
     assignments: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """A training run as it was and as it is now, after one update_run transition."""
+
+    old: str
+    new: str
+    old_state: RunState
+    new_state: RunState
+
+    @property
+    def finishes(self) -> bool:
+        """This update ended the run: the moment its observation is due."""
+        return self.old_state.is_open and self.new_state.is_finished
 
 
 @dataclass(frozen=True)
@@ -51,7 +85,7 @@ class Store:
         # cannot express that (every reply is `bytes | str`), hence Any here.
         self.redis: Any = client
         self._scripts = {name: client.register_script(scripts.source(name))
-                         for name in scripts.TRANSITIONS}
+                         for name in scripts.REPLIES}
 
     def _run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
         return self._scripts[name](keys=list(keys_), args=list(args))
@@ -67,7 +101,7 @@ class Store:
         experiment_id = self.allocate_ids()[0]
         k = keys.ExperimentKeys(experiment_id)
         self.redis.hset(k.meta, mapping={
-            "id": experiment_id, "spec": spec.to_json(), "state": "active",
+            "id": experiment_id, "spec": spec.to_json(), "state": ExperimentState.ACTIVE,
             "created": int(time.time()), "owner": owner,
             "observation_count": 0, "failed_count": 0,
         })
@@ -75,7 +109,7 @@ class Store:
         return experiment_id
 
     def experiment_meta(self, experiment_id: str) -> dict[str, str]:
-        return self.redis.hgetall(keys.ExperimentKeys(experiment_id).meta)
+        return cast(dict[str, str], self.redis.hgetall(keys.ExperimentKeys(experiment_id).meta))
 
     def set_meta(self, experiment_id: str, **fields: Any) -> None:
         self.redis.hset(keys.ExperimentKeys(experiment_id).meta, mapping=fields)
@@ -86,7 +120,7 @@ class Store:
     def delete_experiment(self, experiment_id: str) -> None:
         """Marks it deleted (no more suggestions) and drops its ready backlog."""
         k = keys.ExperimentKeys(experiment_id)
-        self.redis.hset(k.meta, "state", "deleted")
+        self.redis.hset(k.meta, "state", ExperimentState.DELETED)
         self.redis.delete(k.backlog)
 
     def counts(self, experiment_id: str) -> Counts:
@@ -107,25 +141,27 @@ class Store:
                            [k.meta, k.backlog, k.suggestion(suggestion_id), k.suggestions,
                             k.open, k.open_points, k.leases, k.events],
                            [suggestion_id, fallback, json.dumps(metadata or {}), claim_ms])
-        if result[0] != "OK":
-            return Taken(result[0])
-        return Taken("OK", suggestion_id, json.loads(result[1]), result[2])
+        return _taken(experiment_id, suggestion_id, result)
 
     def claim(self, experiment_id: str, suggestion_id: str, owner: str, ttl_ms: int) -> Claim:
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("claim", [k.suggestion(suggestion_id), k.leases, k.events],
                            [suggestion_id, owner, ttl_ms])
-        if result[0] != "OK":
-            return Claim(result[0])
-        return Claim("OK", int(result[1]), int(result[2]), json.loads(result[3]))
+        reply = ClaimReply(result[0])
+        if reply is not ClaimReply.OK:
+            return Claim(reply)
+        return Claim(reply, int(result[1]), int(result[2]), json.loads(result[3]))
 
-    def heartbeat(self, experiment_id: str, suggestion_id: str, epoch: int, ttl_ms: int) -> bool:
+    def heartbeat(self, experiment_id: str, suggestion_id: str, epoch: int, ttl_ms: int
+                  ) -> HeartbeatReply:
         k = keys.ExperimentKeys(experiment_id)
-        return bool(self._run("heartbeat", [k.suggestion(suggestion_id), k.leases],
-                              [suggestion_id, epoch, ttl_ms]))
+        result = self._run("heartbeat", [k.suggestion(suggestion_id), k.leases],
+                           [suggestion_id, epoch, ttl_ms])
+        return HeartbeatReply(result[0])
 
-    def observe(self, observation: ObservationRecord, epoch: int | None = None) -> str:
-        """Returns OK, or UNKNOWN / CLOSED / DELETED / STALE when the observation is refused."""
+    def observe(self, observation: ObservationRecord, epoch: int | None = None) -> ObserveReply:
+        """OK, or why the observation is refused: a worker (with its epoch) is told and moves
+        on; the service turns a refusal of the HTTP API's observation into an error."""
         assert observation.suggestion is not None
         k = keys.ExperimentKeys(observation.experiment)
         sid = observation.suggestion
@@ -134,28 +170,30 @@ class Store:
                             k.observations, k.events],
                            [sid, observation.id, "" if epoch is None else epoch,
                             observation.to_json(), int(observation.failed)])
-        return str(result[0])
+        return ObserveReply(result[0])
 
     def sweep_one(self, experiment_id: str, suggestion_id: str, failure: ObservationRecord,
-                  max_attempts: int, claim_ms: int) -> str:
-        """Returns REQUEUED, REDISPATCH, FAILED or SKIP."""
+                  max_attempts: int, claim_ms: int) -> SweepReply:
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("sweep",
                            [k.meta, k.suggestion(suggestion_id), k.leases, k.open, k.open_points,
                             k.observations, k.events],
                            [suggestion_id, failure.id, max_attempts, claim_ms, failure.to_json()])
-        return str(result[0])
+        return SweepReply(result[0])
 
-    def release(self, experiment_id: str, suggestion_id: str, epoch: int) -> bool:
+    def release(self, experiment_id: str, suggestion_id: str, epoch: int) -> ReleaseReply:
         k = keys.ExperimentKeys(experiment_id)
-        return bool(self._run("release", [k.suggestion(suggestion_id), k.leases, k.events],
-                              [suggestion_id, epoch]))
+        result = self._run("release", [k.suggestion(suggestion_id), k.leases, k.events],
+                           [suggestion_id, epoch])
+        return ReleaseReply(result[0])
 
     def delete_suggestion(self, experiment_id: str, suggestion_id: str) -> bool:
+        """False when it was not open (unknown, closed or already deleted)."""
         k = keys.ExperimentKeys(experiment_id)
-        return bool(self._run("delete_suggestion",
-                              [k.suggestion(suggestion_id), k.suggestions, k.open,
-                               k.open_points, k.leases, k.events], [suggestion_id]))
+        result = self._run("delete_suggestion",
+                           [k.suggestion(suggestion_id), k.suggestions, k.open,
+                            k.open_points, k.leases, k.events], [suggestion_id])
+        return DeleteReply(result[0]) is DeleteReply.OK
 
     # reads ---------------------------------------------------------------------------------
 
@@ -208,10 +246,6 @@ class Store:
         return list(self.redis.zrangebyscore(keys.ExperimentKeys(experiment_id).leases,
                                              "-inf", now_ms, start=0, num=limit))
 
-    def lease_deadlines(self, experiment_id: str) -> dict[str, float]:
-        return dict(self.redis.zrange(keys.ExperimentKeys(experiment_id).leases, 0, -1,
-                                      withscores=True))
-
     def server_time_ms(self) -> int:
         seconds, micros = self.redis.time()
         return int(seconds * 1000 + micros // 1000)
@@ -233,9 +267,11 @@ class Store:
         k = keys.ExperimentKeys(experiment_id)
         return bool(self.redis.set(k.refill_lock, token, nx=True, px=ttl_ms))
 
-    def release_refill_lock(self, experiment_id: str, token: str) -> None:
+    def release_refill_lock(self, experiment_id: str, token: str) -> bool:
+        """False when the lock was no longer this token's (it expired meanwhile)."""
         k = keys.ExperimentKeys(experiment_id)
-        self._run_extra("release_lock", [k.refill_lock], [token])
+        result = self._run("release_lock", [k.refill_lock], [token])
+        return ReleaseLockReply(result[0]) is ReleaseLockReply.OK
 
     # events --------------------------------------------------------------------------------
 
@@ -252,18 +288,13 @@ class Store:
 
     # HTTP API: observations without a suggestion, manual suggestions, projects, runs ---------
 
-    def _run_extra(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
-        """Scripts that move no suggestion, so they are not in scripts.TRANSITIONS."""
-        if name not in self._scripts:
-            self._scripts[name] = self.redis.register_script(scripts.source(name))
-        return self._run(name, keys_, args)
-
-    def observe_assignments(self, observation: ObservationRecord) -> str:
-        """Returns OK, or NO_EXPERIMENT when the experiment is unknown or deleted."""
+    def observe_assignments(self, observation: ObservationRecord) -> None:
+        """Raises ExperimentNotFound when the experiment is unknown or deleted."""
         k = keys.ExperimentKeys(observation.experiment)
-        result = self._run_extra("observe_assignments", [k.meta, k.observations, k.events],
-                                 [observation.id, observation.to_json(), int(observation.failed)])
-        return str(result[0])
+        result = self._run("observe_assignments", [k.meta, k.observations, k.events],
+                           [observation.id, observation.to_json(), int(observation.failed)])
+        if ObserveAssignmentsReply(result[0]) is ObserveAssignmentsReply.NO_EXPERIMENT:
+            raise _no_experiment(observation.experiment)
 
     def take_manual_suggestion(self, experiment_id: str, suggestion_id: str, entry: str,
                                metadata: dict[str, Any] | None = None) -> Taken:
@@ -274,12 +305,10 @@ class Store:
                            [k.meta, k.no_backlog, k.suggestion(suggestion_id), k.suggestions,
                             k.open, k.open_points, k.leases, k.events],
                            [suggestion_id, entry, json.dumps(metadata or {}), 0])
-        if result[0] != "OK":
-            return Taken(result[0])
-        return Taken("OK", suggestion_id, json.loads(result[1]), result[2])
+        return _taken(experiment_id, suggestion_id, result)
 
     def project(self, client: str, project_id: str) -> str | None:
-        return self.redis.hget(keys.PROJECTS, f"{client}/{project_id}")
+        return cast(str | None, self.redis.hget(keys.PROJECTS, f"{client}/{project_id}"))
 
     def add_project(self, client: str, project_id: str, record: str) -> bool:
         """False when the project already exists."""
@@ -291,30 +320,50 @@ class Store:
         self.redis.hset(keys.RUN_EXPERIMENT, run_id, experiment_id)
 
     def run_experiment(self, run_id: str) -> str | None:
-        return self.redis.hget(keys.RUN_EXPERIMENT, run_id)
+        return cast(str | None, self.redis.hget(keys.RUN_EXPERIMENT, run_id))
 
     def run(self, experiment_id: str, run_id: str) -> str | None:
-        return self.redis.hget(keys.ExperimentKeys(experiment_id).runs, run_id)
+        return cast(str | None, self.redis.hget(keys.ExperimentKeys(experiment_id).runs, run_id))
 
     def runs(self, experiment_id: str) -> list[str]:
         return list(self.redis.hvals(keys.ExperimentKeys(experiment_id).runs))
 
     def update_run(self, experiment_id: str, run_id: str,
-                   change: Callable[[str], str]) -> tuple[str, str] | None:
-        """Compare-and-set of one run: `change(old) -> new` is retried until no other writer
-        changed the run in between. Returns (old, new), or None for an unknown run."""
+                   change: Callable[[str], str]) -> RunUpdate:
+        """One transition of a training run (update_run.lua, a compare-and-set): `change(old)
+        -> new` is computed again until no other writer changed the run in between. Raises
+        TrainingRunNotFound, or RunStateRefused for a change of state that is not an edge."""
         key = keys.ExperimentKeys(experiment_id).runs
-        with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    old = pipe.hget(key, run_id)
-                    if old is None:
-                        return None
-                    new = change(old)
-                    pipe.multi()
-                    pipe.hset(key, run_id, new)
-                    pipe.execute()
-                    return old, new
-                except redis.WatchError:
-                    continue
+        while True:
+            old = self.run(experiment_id, run_id)
+            if old is None:
+                raise _no_run(run_id)
+            new = change(old)
+            result = self._run("update_run", [key], [run_id, old, new])
+            reply = UpdateRunReply(result[0])
+            if reply is UpdateRunReply.OK:
+                return RunUpdate(old, new, RunState(result[1]), RunState(result[2]))
+            if reply is UpdateRunReply.UNKNOWN:
+                raise _no_run(run_id)
+            if reply is UpdateRunReply.REFUSED:
+                raise RunStateRefused(
+                    f"training run {run_id}: its state cannot change from "
+                    f"{json.loads(old).get('state')!r} to {json.loads(new).get('state')!r} (a "
+                    f"finished run stays finished, and only a completed one may still fail)")
+
+
+def _taken(experiment_id: str, suggestion_id: str, result: Sequence[Any]) -> Taken:
+    reply = TakeReply(result[0])
+    if reply is TakeReply.NO_EXPERIMENT:
+        raise _no_experiment(experiment_id)
+    if reply is not TakeReply.OK:
+        return Taken(reply)
+    return Taken(reply, suggestion_id, json.loads(result[1]), result[2])
+
+
+def _no_experiment(experiment_id: str) -> ExperimentNotFound:
+    return ExperimentNotFound(f"experiment {experiment_id} does not exist or was deleted")
+
+
+def _no_run(run_id: str) -> TrainingRunNotFound:
+    return TrainingRunNotFound(f"training run {run_id} not found")

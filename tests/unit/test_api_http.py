@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from coordinator.api import create_app
-from coordinator.engine.refill import Refiller
+from coordinator.engine.backlog import SERVER, BacklogKeeper
 from coordinator.state.tokens import Tokens
 
 PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}},
@@ -187,17 +187,17 @@ def test_a_training_run_merges_values_and_records_its_observation_when_completed
     assert client.post("/v1/clients/acme/projects", json={"id": "p1"}).status_code == 409
 
 
-def test_the_refiller_fills_each_backlog_and_refills_after_an_observation(
+def test_the_servers_keeper_fills_each_backlog_and_refreshes_it_after_an_observation(
         client, experiment, service):
-    refiller = Refiller(service.suggester)
-    assert refiller.refill_once() == 1
+    keeper = BacklogKeeper(service.suggester, SERVER)
+    assert keeper.refresh_stale() == 1
     assert service.store.counts(experiment["id"]).backlog == 4
-    assert refiller.refill_once() == 0
+    assert keeper.refresh_stale() == 0
     base = f"/v1/experiments/{experiment['id']}"
     suggestion = client.post(f"{base}/suggestions", json={}).json()
     assert suggestion["id"]
     client.post(f"{base}/observations", json={"suggestion": suggestion["id"], "value": 1})
-    assert refiller.refill_once() == 1
+    assert keeper.refresh_stale() == 1
 
 
 def test_the_openapi_document_lists_every_endpoint(client):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from coordinator.cli.main import Context, cli
+from coordinator.cli.context import Context
+from coordinator.cli.main import cli
 from coordinator.errors import ConfigError
 from coordinator.spec.config import parse_config_text, validate_experiment
 
@@ -121,3 +122,24 @@ def test_the_command_line_reports_a_bad_config_in_one_line_without_a_traceback(
     err = capsys.readouterr().err
     assert err.strip() == f"error: {path}: parameters[0].bounds: min 5 must be below max 3"
     assert "Traceback" not in err
+
+
+def test_a_key_given_twice_is_refused_by_name_and_line():
+    text = VALID_YAML_FOR_DUPLICATES + b"budget: 40\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text(text)
+    assert caught.value.problems == [
+        "line 9: invalid YAML: duplicate key 'budget' (first on line 8); keep one"]
+
+
+def test_a_key_brought_in_by_a_merge_may_still_be_overridden():
+    text = (b"name: merged\nevaluate: tests.metrics:f\nbudget: 4\nparameters:\n"
+            b"  - &x {name: x, type: double, bounds: {min: 0, max: 1}}\n"
+            b"  - {<<: *x, name: y}\nmetrics: [{name: score}]\n")
+    spec = parse_config_text(text)
+    assert [p.name for p in spec.parameters] == ["x", "y"]
+
+
+VALID_YAML_FOR_DUPLICATES = (b"name: twice\nevaluate: tests.metrics:f\nparameters:\n"
+                             b"  - name: x\n    type: double\n    bounds: {min: 0, max: 1}\n"
+                             b"metrics: [{name: score}]\nbudget: 30\n")

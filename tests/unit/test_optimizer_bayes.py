@@ -1,9 +1,12 @@
 """Bayesian optimization: uses the model, spreads batches, honours constraints and failures."""
 
 import numpy as np
+import pytest
 
-from optimizer import Metric, Observation, Parameter, Settings, Space, suggest
+from optimizer import Metric, Observation, Parameter, Settings, Space, bayes, suggest
+from optimizer.acquisition import Objective, Penalty
 from optimizer.bayes import initial_points
+from optimizer.gp import GaussianProcess, Hyper
 
 SPACE = Space([Parameter("x", "double", 0.0, 1.0), Parameter("y", "double", 0.0, 1.0)])
 
@@ -105,6 +108,13 @@ def test_a_batch_for_two_metrics_spreads_along_the_whole_front():
     assert np.median([abs(p.assignments["y"] - 0.5) for p in props]) < 0.2
 
 
+def test_more_than_two_optimized_metrics_are_refused_as_the_config_refuses_them():
+    points = SPACE.decode(np.random.default_rng(0).random((8, 2)))
+    history = [Observation(p, {"a": p["x"], "b": p["y"], "c": 1.0}) for p in points]
+    with pytest.raises(ValueError, match="at most 2"):
+        suggest(SPACE, [Metric("a"), Metric("b"), Metric("c")], history, [], 1, Settings(seed=0))
+
+
 def test_reported_stddevs_are_accepted_as_noise():
     points = SPACE.decode(np.random.default_rng(0).random((12, 2)))
     history = [Observation(p, {"f": peak(p)}, stddevs={"f": 0.05}) for p in points]
@@ -156,8 +166,6 @@ def test_local_penalization_batch_is_distinct_and_reproducible():
 
 
 def test_penalty_gradient_matches_finite_differences():
-    from optimizer.acquisition import Penalty
-
     rng = np.random.default_rng(0)
     penalty = Penalty(rng.random((3, 2)), np.array([-1.0, 0.2, -0.5]), np.array([0.3, 0.1, 0.2]),
                       0.5, 4.0, np.array([0.3, 0.7]))
@@ -172,8 +180,6 @@ def test_penalty_gradient_matches_finite_differences():
 
 
 def _fixed_model():
-    from optimizer.gp import GaussianProcess, Hyper
-
     rng = np.random.default_rng(0)
     x = rng.random((15, 2))
     y = np.sin(4 * x[:, 0]) + np.cos(3 * x[:, 1])
@@ -194,8 +200,6 @@ def _check_gradient(factor, dims=2):
 
 
 def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
-    from optimizer.acquisition import Objective
-
     model = _fixed_model()
     x = np.random.default_rng(2).random((6, 2))
     mean, std = model.predict(x)
@@ -229,8 +233,6 @@ def test_repeated_observations_of_the_same_points_still_fit():
 
 def _kinds_searched(monkeypatch, history, pending, settings):
     """Which acquisitions one proposal was searched with, in order."""
-    from optimizer import bayes
-
     kinds = []
     maximize = bayes.search.maximize
 

@@ -1,6 +1,7 @@
 """The quadratic step around the incumbent: exact on a basin, absent where it cannot be trusted."""
 
 import numpy as np
+import pytest
 
 from optimizer import Metric, Observation, Parameter, Settings, Space, local, suggest
 
@@ -54,7 +55,7 @@ def test_ints_and_categoricals_stay_at_the_incumbents_values():
     values = bowl(cube) - (cube[:, 2] > 0.5)  # the second category is worse everywhere
     row = local.step(cube, values, np.array([True, True, False]), np.ones(3) * 0.3,
                      np.empty((0, 3)))
-    assert row is not None and row[2] == 0.25
+    assert row is not None and row[2] == pytest.approx(0.25)
     np.testing.assert_allclose(row[:2], [0.31, 0.62], atol=1e-9)
 
 
@@ -96,7 +97,10 @@ def test_an_open_point_near_the_step_does_not_hold_it_back_but_a_repeat_is_refus
     assert alone.strategy == "quadratic"
     nearby = {"x": alone.assignments["x"] + 1e-4, "y": alone.assignments["y"]}
     again = suggest(SPACE, [Metric("f")], observations, [nearby], 1, settings)[0]
-    assert again == alone
+    # the pending point changes the random stream, so the GP's length scales and with them
+    # the step's last digits may differ: the same step, up to rounding
+    assert again.strategy == "quadratic"
+    assert again.assignments == pytest.approx(alone.assignments, abs=1e-9)
     x, y = alone.assignments["x"], alone.assignments["y"]
     for twin in ({"x": x, "y": y}, {"x": x + 1e-15, "y": y}):  # the same point, or all but
         repeat = suggest(SPACE, [Metric("f")], observations, [twin], 1, settings)[0]

@@ -1,38 +1,39 @@
 """Trust region: replayed side length, box shape, and searches that stay inside it."""
 
 import numpy as np
+import pytest
 
 from optimizer import Metric, Observation, Parameter, Settings, Space, trust
 from optimizer.acquisition import Acquisition, Objective
-from optimizer.bayes import _trust_length
+from optimizer.bayes import _in_trust_region, _trust_length
 from optimizer.gp import GaussianProcess, Hyper
+from optimizer.proposals import History
 from optimizer.search import maximize
-from optimizer.suggest import History
 
 
 def test_side_length_halves_after_a_run_of_failures():
     flat = np.zeros(20)  # one success (the first), then nothing improves
-    assert trust.side_length(flat, dimension=2, bandwidth=1) == trust.BASE / 2**4
+    assert trust.side_length(flat, dimension=2, bandwidth=1) == pytest.approx(trust.BASE / 2**4)
 
 
 def test_side_length_counts_rounds_of_the_bandwidth_not_observations():
     # the first round sets the incumbent; eight workers report eight flat results: one
     # failed round halves the box once (patience ceil(4 / 8) = 1 round), not eight times
     values = np.concatenate([np.ones(8), np.zeros(8)])
-    assert trust.side_length(values, dimension=2, bandwidth=8) == trust.BASE / 2
+    assert trust.side_length(values, dimension=2, bandwidth=8) == pytest.approx(trust.BASE / 2)
     # one improving result anywhere in a round makes the round a success
     rising = np.concatenate([np.zeros(8), [0, 0, 0, 5, 0, 0, 0, 0]])
-    assert trust.side_length(rising, dimension=2, bandwidth=8) == trust.BASE
+    assert trust.side_length(rising, dimension=2, bandwidth=8) == pytest.approx(trust.BASE)
 
 
 def test_side_length_doubles_after_successes_and_is_capped():
     rising = np.arange(1.0, 20.0)
-    assert trust.side_length(rising, dimension=2, bandwidth=1) == trust.LONGEST
+    assert trust.side_length(rising, dimension=2, bandwidth=1) == pytest.approx(trust.LONGEST)
 
 
 def test_side_length_restarts_when_it_collapses():
     flat = np.zeros(1 + 4 * 7)  # the seventh halving passes SHORTEST: start over
-    assert trust.side_length(flat, dimension=4, bandwidth=1) == trust.BASE
+    assert trust.side_length(flat, dimension=4, bandwidth=1) == pytest.approx(trust.BASE)
 
 
 def test_box_is_longer_along_long_length_scales_and_leaves_categoricals_free():
@@ -40,7 +41,7 @@ def test_box_is_longer_along_long_length_scales_and_leaves_categoricals_free():
         np.array([0.5, 0.5, 0.5]), np.array([1.0, 0.25, 1.0]), 0.4, np.array([True, True, False])
     )
     assert high[0] - low[0] > high[1] - low[1]
-    assert (low[2], high[2]) == (0.0, 1.0)
+    assert (low[2], high[2]) == pytest.approx((0.0, 1.0))
     assert np.all((0.0 <= low) & (high <= 1.0))
 
 
@@ -55,9 +56,6 @@ def test_maximize_stays_inside_the_box():
 
 
 def test_one_proposal_in_global_every_rounds_searches_the_whole_space():
-    from optimizer import Settings
-    from optimizer.bayes import _in_trust_region
-
     settings = Settings(trust_region=True, global_every=3)
     sequential = [_in_trust_region(settings, n, 1) for n in range(24)]
     assert sequential == ([False] + [True] * 11) * 2  # a round is at least 4 proposals
@@ -79,9 +77,10 @@ def test_only_feasible_improvements_or_less_violation_count_as_progress():
 
     # the objective climbs every time, but only on infeasible points: no progress, so the box
     # halves after every run of four (it used to double: each was counted a success)
-    assert replay([(0.0, 0.1)] + [(float(i), 0.9) for i in range(1, 13)]) == trust.BASE / 8
+    assert replay([(0.0, 0.1)] + [(float(i), 0.9) for i in range(1, 13)]) == pytest.approx(
+        trust.BASE / 8)
     # before anything is feasible, shrinking violation is progress (as in SCBO)
     shrinking = [(0.0, 2.0)] + [(0.0, 2.0 - 0.1 * i) for i in range(1, 10)]
-    assert replay(shrinking) == trust.LONGEST
+    assert replay(shrinking) == pytest.approx(trust.LONGEST)
     # and a feasible point beats any infeasible one, however good its objective
-    assert replay([(9.0, 0.9)] * 4 + [(0.0, 0.1)]) == trust.BASE
+    assert replay([(9.0, 0.9)] * 4 + [(0.0, 0.1)]) == pytest.approx(trust.BASE)

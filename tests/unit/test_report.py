@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from click.testing import CliRunner
 
-from coordinator.cli.main import Context, cli
+from coordinator.cli.context import Context
+from coordinator.cli.main import cli
 from tests.unit.test_dashboard import HOSTILE, hostile_spec, run_observations
 
 pytestmark = pytest.mark.timeout(120)

@@ -121,7 +121,7 @@ function renderKpis(p) {
   setText("open-detail", `${p.running} running · ${p.queued} queued`);
   setText("workers-count", p.workers.length);
   setText("failed-count", p.failed);
-  setText("eta", p.state === "complete" ? "done" : duration(p.eta_seconds));
+  setText("eta", p.state === "finished" ? "done" : duration(p.eta_seconds));
 }
 
 function assignmentList(row, metrics) {

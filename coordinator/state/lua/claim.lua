@@ -16,12 +16,10 @@ if not state then return {"UNKNOWN"} end
 if state == "closed" then return {"CLOSED"} end
 if state == "deleted" then return {"DELETED"} end
 if state ~= "queued" then return {"BUSY"} end
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local epoch = redis.call("HINCRBY", KEYS[1], "epoch", 1)
 local attempts = redis.call("HINCRBY", KEYS[1], "attempts", 1)
 redis.call("HSET", KEYS[1], "state", "running", "owner", ARGV[2], "claimed", now)
 redis.call("ZADD", KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
-redis.call("XADD", KEYS[3], "MAXLEN", "~", 10000, "*", "type", "claimed", "sid", ARGV[1],
-  "owner", ARGV[2], "epoch", epoch)
+emit(KEYS[3], "type", "claimed", "sid", ARGV[1], "owner", ARGV[2], "epoch", epoch)
 return {"OK", epoch, attempts, redis.call("HGET", KEYS[1], "assignments")}

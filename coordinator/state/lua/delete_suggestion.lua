@@ -9,13 +9,13 @@
 -- KEYS[5] leases        zset sid -> deadline ms
 -- KEYS[6] events        stream
 -- ARGV[1] sid
--- Returns 1 (deleted) | 0 (not open: unknown, closed or already deleted)
+-- Returns {"OK"} deleted | {"NOT_OPEN"} unknown, closed or already deleted
 local state = redis.call("HGET", KEYS[1], "state")
-if state ~= "queued" and state ~= "running" then return 0 end
+if state ~= "queued" and state ~= "running" then return {"NOT_OPEN"} end
 redis.call("HSET", KEYS[1], "state", "deleted")
 redis.call("ZREM", KEYS[2], ARGV[1])
 redis.call("ZREM", KEYS[3], ARGV[1])
 redis.call("ZREM", KEYS[5], ARGV[1])
 redis.call("HDEL", KEYS[4], redis.call("HGET", KEYS[1], "assignments"))
-redis.call("XADD", KEYS[6], "MAXLEN", "~", 10000, "*", "type", "deleted", "sid", ARGV[1])
-return 1
+emit(KEYS[6], "type", "deleted", "sid", ARGV[1])
+return {"OK"}

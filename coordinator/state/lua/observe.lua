@@ -23,13 +23,5 @@ if state == "deleted" then return {"DELETED"} end
 if ARGV[3] ~= "" and (state ~= "running" or redis.call("HGET", KEYS[2], "epoch") ~= ARGV[3]) then
   return {"STALE"}
 end
-redis.call("HSET", KEYS[6], ARGV[2], ARGV[4])
-redis.call("HSET", KEYS[2], "state", "closed", "observation", ARGV[2])
-redis.call("ZREM", KEYS[3], ARGV[1])
-redis.call("ZREM", KEYS[4], ARGV[1])
-redis.call("HDEL", KEYS[5], redis.call("HGET", KEYS[2], "assignments"))
-redis.call("HINCRBY", KEYS[1], "observation_count", 1)
-if ARGV[5] == "1" then redis.call("HINCRBY", KEYS[1], "failed_count", 1) end
-redis.call("XADD", KEYS[7], "MAXLEN", "~", 10000, "*", "type", "observed", "sid", ARGV[1],
-  "oid", ARGV[2], "failed", ARGV[5])
+close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[4], ARGV[5])
 return {"OK", ARGV[2]}

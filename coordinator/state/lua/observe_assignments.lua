@@ -9,12 +9,6 @@
 -- ARGV[2] observation   JSON
 -- ARGV[3] failed        "1" or "0"
 -- Returns {"OK", oid} | {"NO_EXPERIMENT"} unknown or deleted experiment
-if redis.call("HGET", KEYS[1], "state") ~= "active" then
-  return {"NO_EXPERIMENT"}
-end
-redis.call("HSET", KEYS[2], ARGV[1], ARGV[2])
-redis.call("HINCRBY", KEYS[1], "observation_count", 1)
-if ARGV[3] == "1" then redis.call("HINCRBY", KEYS[1], "failed_count", 1) end
-redis.call("XADD", KEYS[3], "MAXLEN", "~", 10000, "*", "type", "observed", "sid", "",
-  "oid", ARGV[1], "failed", ARGV[3])
+if experiment_state(KEYS[1]) ~= "active" then return {"NO_EXPERIMENT"} end
+record_observation(KEYS[1], KEYS[2], KEYS[3], "", ARGV[1], ARGV[2], ARGV[3])
 return {"OK", ARGV[1]}

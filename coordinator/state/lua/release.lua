@@ -8,13 +8,14 @@
 -- KEYS[3] events        stream
 -- ARGV[1] sid
 -- ARGV[2] epoch         the epoch the worker's claim returned
--- Returns 1 (handed back) | 0 (not the lease holder)
-if redis.call("HGET", KEYS[1], "state") ~= "running" then return 0 end
-if redis.call("HGET", KEYS[1], "epoch") ~= ARGV[2] then return 0 end
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Returns {"OK"} handed back | {"LOST"} not the lease holder any more
+local state = redis.call("HGET", KEYS[1], "state")
+if state ~= "running" or redis.call("HGET", KEYS[1], "epoch") ~= ARGV[2] then
+  return {"LOST"}
+end
+local now = now_ms()
 redis.call("HINCRBY", KEYS[1], "attempts", -1)
 redis.call("HSET", KEYS[1], "state", "queued", "owner", "", "dispatched", now)
 redis.call("ZADD", KEYS[2], now, ARGV[1])
-redis.call("XADD", KEYS[3], "MAXLEN", "~", 10000, "*", "type", "released", "sid", ARGV[1])
-return 1
+emit(KEYS[3], "type", "released", "sid", ARGV[1])
+return {"OK"}

@@ -4,8 +4,7 @@
 --
 -- KEYS[1] lock          the lock's string key
 -- ARGV[1] token         the value the caller set when it took the lock
--- Returns 1 (released) | 0 (not held by this token: expired or taken by another)
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("DEL", KEYS[1])
-end
-return 0
+-- Returns {"OK"} released | {"NOT_HELD"} not held by this token: expired or taken by another
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return {"NOT_HELD"} end
+redis.call("DEL", KEYS[1])
+return {"OK"}

@@ -18,15 +18,14 @@
 -- Returns {"REQUEUED", attempts} | {"REDISPATCH"} | {"FAILED", oid} | {"SKIP"}
 local deadline = redis.call("ZSCORE", KEYS[3], ARGV[1])
 if not deadline then return {"SKIP"} end
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 if tonumber(deadline) > now then return {"SKIP"} end
 local state = redis.call("HGET", KEYS[2], "state")
 if state == "queued" then
   redis.call("ZADD", KEYS[3], now + tonumber(ARGV[4]), ARGV[1])
   redis.call("HSET", KEYS[2], "dispatched", now)
   redis.call("HINCRBY", KEYS[2], "redispatches", 1)
-  redis.call("XADD", KEYS[7], "MAXLEN", "~", 10000, "*", "type", "redispatched", "sid", ARGV[1])
+  emit(KEYS[7], "type", "redispatched", "sid", ARGV[1])
   return {"REDISPATCH"}
 end
 if state ~= "running" then
@@ -37,17 +36,9 @@ local attempts = tonumber(redis.call("HGET", KEYS[2], "attempts"))
 if attempts < tonumber(ARGV[3]) then
   redis.call("HSET", KEYS[2], "state", "queued", "owner", "", "dispatched", now)
   redis.call("ZADD", KEYS[3], now + tonumber(ARGV[4]), ARGV[1])
-  redis.call("XADD", KEYS[7], "MAXLEN", "~", 10000, "*", "type", "requeued", "sid", ARGV[1],
-    "attempts", attempts)
+  emit(KEYS[7], "type", "requeued", "sid", ARGV[1], "attempts", attempts)
   return {"REQUEUED", attempts}
 end
-redis.call("HSET", KEYS[6], ARGV[2], ARGV[5])
-redis.call("HSET", KEYS[2], "state", "closed", "observation", ARGV[2], "owner", "")
-redis.call("ZREM", KEYS[3], ARGV[1])
-redis.call("ZREM", KEYS[4], ARGV[1])
-redis.call("HDEL", KEYS[5], redis.call("HGET", KEYS[2], "assignments"))
-redis.call("HINCRBY", KEYS[1], "observation_count", 1)
-redis.call("HINCRBY", KEYS[1], "failed_count", 1)
-redis.call("XADD", KEYS[7], "MAXLEN", "~", 10000, "*", "type", "observed", "sid", ARGV[1],
-  "oid", ARGV[2], "failed", "1")
+close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[5], "1")
+redis.call("HSET", KEYS[2], "owner", "")
 return {"FAILED", ARGV[2]}

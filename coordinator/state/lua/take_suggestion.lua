@@ -18,9 +18,7 @@
 --       | {"EMPTY"}         backlog empty and no fallback
 --       | {"DUPLICATE"}     the fallback equals an open suggestion
 --       | {"NO_EXPERIMENT"} unknown or deleted experiment
-if redis.call("HGET", KEYS[1], "state") ~= "active" then
-  return {"NO_EXPERIMENT"}
-end
+if experiment_state(KEYS[1]) ~= "active" then return {"NO_EXPERIMENT"} end
 local entry = nil
 while true do
   local item = redis.call("LPOP", KEYS[2])
@@ -41,8 +39,7 @@ local assignments = string.sub(entry, tab + 1)
 if redis.call("HEXISTS", KEYS[6], assignments) == 1 then
   return {"DUPLICATE"}
 end
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local sid = ARGV[1]
 redis.call("HSET", KEYS[3], "id", sid, "state", "queued", "assignments", assignments,
   "strategy", strategy, "metadata", ARGV[3], "created", now, "epoch", 0, "attempts", 0,
@@ -55,5 +52,5 @@ if claim_ms > 0 then
   redis.call("HSET", KEYS[3], "dispatched", now)
   redis.call("ZADD", KEYS[7], now + claim_ms, sid)
 end
-redis.call("XADD", KEYS[8], "MAXLEN", "~", 10000, "*", "type", "created", "sid", sid)
+emit(KEYS[8], "type", "created", "sid", sid)
 return {"OK", assignments, strategy}

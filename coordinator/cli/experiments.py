@@ -1,0 +1,236 @@
+"""Commands on experiments: create, run, status, best, suggestions, export, list, delete,
+sweep."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from coordinator.cli.context import Context, pass_context
+from coordinator.cli.progress import ProgressView, describe
+from coordinator.errors import InvalidInput
+from coordinator.infra.embedded import data_home
+from coordinator.infra.local_workers import LocalWorkers
+from coordinator.infra.timing import Timing
+from coordinator.runloop.sweeper import Sweeper
+from coordinator.service import views
+from coordinator.service.experiments import Service
+from coordinator.spec.config import load_config_file
+from coordinator.state.records import Experiment, ObservationRecord
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@pass_context
+def create(ctx: Context, config: str) -> None:
+    """Store the experiment in CONFIG (YAML) and print its id on the last line."""
+    spec = load_config_file(config)
+    experiment = ctx.service.create_experiment(spec)
+    click.echo(f"created experiment {experiment.id}: {spec.name}", err=True)
+    click.echo(experiment.id)
+
+
+@click.command()
+@click.argument("target")
+@click.option("--workers", type=click.IntRange(0, 256), default=0,
+              help="Start N local `celery -A worker worker` processes for this run.")
+@click.option("--queue", default="celeriac", show_default=True, help="Celery queue to use.")
+@pass_context
+def run(ctx: Context, target: str, workers: int, queue: str) -> None:
+    """Run experiment TARGET (an id, or a YAML config to create first) to its budget."""
+    # lazy: the run loop imports Celery and kombu (a tenth of a second every command would pay)
+    from coordinator.runloop.runner import check_runnable  # noqa: PLC0415
+
+    service = ctx.service
+    if target.endswith((".yml", ".yaml")) or Path(target).is_file():
+        experiment = service.create_experiment(load_config_file(target))
+        click.echo(f"created experiment {experiment.id}: {experiment.spec.name}")
+    else:
+        experiment = service.experiment(target)
+    check_runnable(experiment)
+    status = _run_with_workers(ctx, experiment.id, workers, queue)
+    _print_final(service, experiment.id, status)
+
+
+def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
+                      ) -> views.Status | None:
+    # lazy: Celery and kombu, as in run()
+    from coordinator.runloop.dispatch import TaskSender  # noqa: PLC0415
+    from coordinator.runloop.runner import Runner  # noqa: PLC0415
+
+    sender = TaskSender(ctx.url, queue)
+    local = LocalWorkers(workers, ctx.url, data_home() / "logs", queue) if workers else None
+    view = ProgressView()
+    stop = threading.Event()
+    try:
+        if local:
+            local.start()
+            click.echo(f"started {workers} local worker(s); logs in {local.log_dir}")
+        return Runner(ctx.service, sender, Timing.from_env()).run(experiment_id, stop, view)
+    except KeyboardInterrupt:
+        stop.set()
+        view.close()
+        click.echo(f"\nstopped dispatching; `coordinator run {experiment_id}` continues",
+                   err=True)
+        return None
+    finally:
+        view.close()
+        if local:
+            local.stop()
+        sender.close()
+
+
+def _print_final(service: Service, experiment_id: str, status: views.Status | None) -> None:
+    if status is None:
+        return
+    experiment = service.experiment(experiment_id)
+    click.echo(f"experiment {experiment_id} finished: {status.observations} observations, "
+               f"{status.failed} failed")
+    _print_best(views.best(service, experiment))
+
+
+def _print_best(best: list[ObservationRecord]) -> None:
+    if not best:
+        click.echo("no observation meets every threshold yet")
+        return
+    for observation in best:
+        values = ", ".join(f"{v.name}={v.value:.6g}" for v in observation.values)
+        click.echo(f"best: {values}  (observation {observation.id})")
+        click.echo("  assignments: " + json.dumps(observation.assignments))
+
+
+@click.command()
+@click.argument("experiment_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--watch", is_flag=True, help="Follow the experiment live until it finishes.")
+@pass_context
+def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None:
+    """Progress of an experiment."""
+    current = views.status(ctx.service, experiment_id)
+    if watch:
+        current = _watch(ctx.service, current)
+    if as_json:
+        click.echo(json.dumps(current.to_dict(), indent=2))
+    else:
+        click.echo(f"experiment {current.id} ({current.name}) {current.state}: {describe(current)}")
+
+
+def _watch(service: Service, current: views.Status) -> views.Status:
+    """Shows the progress once a second until the experiment is done or ^C."""
+    view = ProgressView()
+    try:
+        while not current.done:
+            view(current)
+            time.sleep(1)
+            current = views.status(service, current.id)
+        view(current)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        view.close()
+    return current
+
+
+@click.command()
+@click.argument("experiment_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def best(ctx: Context, experiment_id: str, as_json: bool) -> None:
+    """Best observation (or the Pareto front), only observations meeting every threshold."""
+    experiment = ctx.service.experiment(experiment_id)
+    found = views.best(ctx.service, experiment)
+    if as_json:
+        click.echo(json.dumps([json.loads(o.to_json()) for o in found], indent=2))
+    else:
+        _print_best(found)
+
+
+@click.command(name="suggestions")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--state", type=click.Choice(["open", "closed", "all"]), default=None)
+@pass_context
+def suggestions_command(ctx: Context, words: tuple[str, ...], state: str | None) -> None:
+    """List suggestions: `suggestions ID [--state open]`; delete open ones:
+    `suggestions delete ID --state open`."""
+    if words[0] == "delete":
+        if len(words) != 2 or state != "open":
+            raise InvalidInput("usage: coordinator suggestions delete ID --state open")
+        count = ctx.service.delete_open_suggestions(words[1])
+        click.echo(f"deleted {count} open suggestion(s)")
+        return
+    if len(words) != 1:
+        raise InvalidInput("usage: coordinator suggestions ID [--state open|closed|all]")
+    for s in ctx.service.suggestions(words[0], None if state == "all" else state):
+        click.echo(f"{s.id}\t{s.state}\tattempts={s.attempts}\t{s.owner or '-'}\t"
+                   f"{json.dumps(s.assignments)}")
+
+
+@click.command()
+@click.argument("experiment_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@pass_context
+def export(ctx: Context, experiment_id: str, fmt: str, output: str | None) -> None:
+    """Every observation: ids, assignments, metric values, failure reason, metadata."""
+    text = views.export(ctx.service, experiment_id, fmt)
+    if output:
+        Path(output).write_text(text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@click.command(name="list")
+@pass_context
+def list_command(ctx: Context) -> None:
+    """Every experiment with its progress."""
+    for experiment in ctx.service.experiments():
+        counts = ctx.service.counts(experiment.id)
+        click.echo(f"{experiment.id}\t{experiment.spec.name}\t{counts.observations}/"
+                   f"{experiment.spec.budget or '-'}\topen {counts.open}")
+
+
+@click.command()
+@click.argument("experiment_id")
+@pass_context
+def delete(ctx: Context, experiment_id: str) -> None:
+    """Delete an experiment (its open suggestions are deleted; observations are kept)."""
+    ctx.service.delete_experiment(experiment_id)
+    click.echo(f"deleted experiment {experiment_id}")
+
+
+@click.command()
+@click.argument("experiment_id")
+@click.option("--forever", is_flag=True, help="Keep sweeping until interrupted.")
+@click.option("--queue", default="celeriac", show_default=True)
+@pass_context
+def sweep(ctx: Context, experiment_id: str, forever: bool, queue: str) -> None:
+    """Re-send suggestions whose lease expired; fail them after max_attempts."""
+    # lazy: Celery and kombu, as in run()
+    from coordinator.runloop.dispatch import TaskSender  # noqa: PLC0415
+
+    experiment = ctx.service.experiment(experiment_id)
+    sender = TaskSender(ctx.url, queue)
+    timing = Timing.from_env()
+    sweeper = Sweeper(ctx.service, lambda _e, sid: sender.send(experiment, sid), timing)
+    try:
+        _sweep_rounds(sweeper, experiment, forever, timing.sweep_interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sender.close()
+
+
+def _sweep_rounds(sweeper: Sweeper, experiment: Experiment, forever: bool,
+                  interval: float) -> None:
+    while True:
+        result = sweeper.sweep(experiment)
+        click.echo(f"requeued {len(result.requeued)}, re-sent {len(result.redispatched)}, "
+                   f"failed {len(result.failed)}")
+        if not forever:
+            return
+        time.sleep(interval)

@@ -1,0 +1,102 @@
+"""What every strategy works from and hands back: the history and the batch being collected.
+
+A module of its own so that `suggest` and the strategies it calls (`bayes`) can both use these
+types without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optimizer.metrics import Observation
+from optimizer.space import Space, canonical_key
+
+CHUNK = 32  # rows decoded at a time: usually the first one is accepted
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One suggested point and the strategy that chose it."""
+
+    assignments: dict[str, Any]
+    strategy: str
+
+
+@dataclass
+class History:
+    """Observations and pending points in canonical form; invalid ones are dropped, not fatal.
+
+    A point that no longer fits the space (for example reported by hand through the API)
+    cannot collide with a proposal and cannot be encoded, so ignoring it is the safe choice.
+    """
+
+    space: Space
+    observations: list[Observation]
+    pending: list[dict[str, Any]]
+    taken: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls, space: Space, observations: Sequence[Observation], pending: Sequence[Mapping[str, Any]]
+    ) -> History:
+        history = cls(space, [], [])
+        for obs in observations:
+            canon = _try_canonical(space, obs.assignments)
+            if canon is not None:
+                history.observations.append(
+                    Observation(canon, dict(obs.values), dict(obs.stddevs), obs.failed)
+                )
+                history.taken.add(canonical_key(canon))
+        for point in pending:
+            canon = _try_canonical(space, point)
+            if canon is not None:
+                history.pending.append(canon)
+                history.taken.add(canonical_key(canon))
+        return history
+
+    def cube(self) -> np.ndarray:
+        """Observed and pending points as design-cube rows."""
+        return self.space.encode([*(o.assignments for o in self.observations), *self.pending])
+
+
+class Batch:
+    """Collects unique proposals; every strategy offers cube rows and this keeps the valid ones."""
+
+    def __init__(self, space: Space, taken: set[str], k: int) -> None:
+        self.space = space
+        self.taken = set(taken)
+        self.proposals: list[Proposal] = []
+        self.k = k
+
+    @property
+    def full(self) -> bool:
+        return len(self.proposals) >= self.k
+
+    def offer(self, cube: np.ndarray, strategy: str, limit: int | None = None) -> list[int]:
+        """Accept rows in order until full (or `limit` taken); returns the indices accepted."""
+        accepted: list[int] = []
+        for start in range(0, len(cube), CHUNK):
+            for i, point in enumerate(self.space.decode(cube[start : start + CHUNK]), start):
+                if self.full or (limit is not None and len(accepted) >= limit):
+                    return accepted
+                key = canonical_key(point)
+                if key not in self.taken:
+                    self.taken.add(key)
+                    self.proposals.append(Proposal(point, strategy))
+                    accepted.append(i)
+        return accepted
+
+    def cube(self) -> np.ndarray:
+        """The proposals accepted so far as design-cube rows."""
+        return self.space.encode([p.assignments for p in self.proposals])
+
+
+def _try_canonical(space: Space, assignments: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        return space.canonical(assignments)
+    except (ValueError, TypeError):
+        return None
