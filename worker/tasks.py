@@ -87,7 +87,7 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
                   "attempt": claim.attempts},
         duration=round(time.monotonic() - started, 3))
     status = service.observe(observation, epoch=claim.epoch)
-    if status != ObserveReply.OK:
+    if status is not ObserveReply.OK:
         log.warning("late result for suggestion %s refused (%s): it was re-run elsewhere or "
                     "deleted", suggestion_id, status)
     return {"status": status, "observation": observation.id}

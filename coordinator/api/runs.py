@@ -115,7 +115,7 @@ def _apply(patch: dict[str, Any]) -> Callable[[str], str]:
             merged.setdefault(key, {})
         merged["state"] = merged.get("state") or run["state"]
         merged["updated"] = int(time.time())
-        if RunState(run["state"]).is_open and RunState(merged["state"]).is_finished:
+        if RunState(run["state"]).finishes_at(RunState(merged["state"])):
             merged["finished"], merged["completed"] = True, merged["updated"]
         return _bounded(merged)
     return change

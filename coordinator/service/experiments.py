@@ -15,7 +15,6 @@ from coordinator.engine.suggester import Suggester
 from coordinator.errors import InvalidInput, NotFound, SuggestionClosed, SuggestionNotFound
 from coordinator.infra.connection import connect
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.state import keys, scripts
 from coordinator.state.records import Experiment, MetricValue, ObservationRecord, Suggestion
 from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState, TakeReply
 from coordinator.state.store import Counts, RunUpdate, Store
@@ -31,7 +30,6 @@ class Service:
         self.store = store
         self.suggester = Suggester(store)
         self.tokens = Tokens(store.redis)  # API tokens: `coordinator token`, API, dashboard
-        self._rate_script: Any = None
 
     @classmethod
     def connect(cls, url: str) -> Service:
@@ -61,8 +59,7 @@ class Service:
 
     def delete_experiment(self, experiment_id: str) -> None:
         experiment = self.experiment(experiment_id)
-        for sid in self.store.open_ids(experiment.id):
-            self.store.delete_suggestion(experiment.id, sid)
+        self._delete_open(experiment.id)
         self.store.delete_experiment(experiment.id)
 
     # The reads below take the id of an experiment the caller has already looked up with
@@ -128,9 +125,11 @@ class Service:
         return self.store.delete_suggestion(experiment_id, suggestion_id)
 
     def delete_open_suggestions(self, experiment_id: str) -> int:
-        experiment = self.experiment(experiment_id)
-        return sum(self.store.delete_suggestion(experiment.id, sid)
-                   for sid in self.store.open_ids(experiment.id))
+        return self._delete_open(self.experiment(experiment_id).id)
+
+    def _delete_open(self, experiment_id: str) -> int:
+        return sum(self.store.delete_suggestion(experiment_id, sid)
+                   for sid in self.store.open_ids(experiment_id))
 
     # observations --------------------------------------------------------------------------
 
@@ -213,13 +212,9 @@ class Service:
         return self.store.update_run(experiment_id, run_id, change)
 
     def spend_request(self, token_digest: str, rate: float, burst: int) -> float | None:
-        """Takes one request from the token's bucket, shared by every server on this Redis
-        (`lua/rate_limit.lua`): None when it may go on, else the seconds to wait."""
-        if self._rate_script is None:
-            self._rate_script = self.store.redis.register_script(scripts.source("rate_limit"))
-        allowed, wait_ms, _left = self._rate_script(keys=[keys.rate_limit(token_digest)],
-                                                    args=[rate, burst, 1])
-        return None if int(allowed) else int(wait_ms) / 1000
+        """Takes one request from the token's bucket, shared by every server on this Redis:
+        None when it may go on, else the seconds to wait."""
+        return self.store.spend_request(token_digest, rate, burst)
 
 
 def metric_problem(spec: ExperimentSpec, values: Mapping[str, tuple[float, float | None]]

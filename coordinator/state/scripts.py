@@ -49,6 +49,7 @@ TRANSITIONS: dict[str, set[Edge]] = {
 }
 
 # rate_limit.lua is the one script left out: it answers numbers (a token bucket), no literal.
+UNTYPED = ("rate_limit",)
 REPLIES: dict[str, type[StrEnum]] = {
     "take_suggestion": TakeReply,
     "claim": ClaimReply,
@@ -69,7 +70,11 @@ def text(name: str) -> str:
     return (LUA_DIR / f"{name}.lua").read_text()
 
 
+def with_prelude(body: str) -> str:
+    """What Redis runs for a script body: the shared prelude, then the body."""
+    return f"{text(PRELUDE)}\n{body}"
+
+
 @cache
 def source(name: str) -> str:
-    """What Redis runs: the shared prelude, then the script."""
-    return f"{text(PRELUDE)}\n{text(name)}"
+    return with_prelude(text(name))

@@ -77,6 +77,10 @@ class RunState(StrEnum):
     def is_finished(self) -> bool:
         return not self.is_open
 
+    def finishes_at(self, new: RunState) -> bool:
+        """Moving from this state to `new` ends the run: the moment its observation is due."""
+        return self.is_open and new.is_finished
+
 
 # One enum per Lua script: the first element of the script's reply. ---------------------------
 

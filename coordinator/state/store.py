@@ -68,7 +68,7 @@ class RunUpdate:
     @property
     def finishes(self) -> bool:
         """This update ended the run: the moment its observation is due."""
-        return self.old_state.is_open and self.new_state.is_finished
+        return self.old_state.finishes_at(self.new_state)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Store:
         # cannot express that (every reply is `bytes | str`), hence Any here.
         self.redis: Any = client
         self._scripts = {name: client.register_script(scripts.source(name))
-                         for name in scripts.REPLIES}
+                         for name in (*scripts.REPLIES, *scripts.UNTYPED)}
 
     def _run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
         return self._scripts[name](keys=list(keys_), args=list(args))
@@ -137,11 +137,20 @@ class Store:
     def take_suggestion(self, experiment_id: str, suggestion_id: str, fallback: str = "",
                         metadata: dict[str, Any] | None = None, claim_ms: int = 0) -> Taken:
         k = keys.ExperimentKeys(experiment_id)
+        return self._take(k, k.backlog, suggestion_id, fallback, metadata, claim_ms)
+
+    def _take(self, k: keys.ExperimentKeys, backlog: str, suggestion_id: str, entry: str,
+              metadata: dict[str, Any] | None, claim_ms: int) -> Taken:
         result = self._run("take_suggestion",
-                           [k.meta, k.backlog, k.suggestion(suggestion_id), k.suggestions,
+                           [k.meta, backlog, k.suggestion(suggestion_id), k.suggestions,
                             k.open, k.open_points, k.leases, k.events],
-                           [suggestion_id, fallback, json.dumps(metadata or {}), claim_ms])
-        return _taken(experiment_id, suggestion_id, result)
+                           [suggestion_id, entry, json.dumps(metadata or {}), claim_ms])
+        reply = TakeReply(result[0])
+        if reply is TakeReply.NO_EXPERIMENT:
+            raise _no_experiment(k.experiment_id)
+        if reply is not TakeReply.OK:
+            return Taken(reply)
+        return Taken(reply, suggestion_id, json.loads(result[1]), result[2])
 
     def claim(self, experiment_id: str, suggestion_id: str, owner: str, ttl_ms: int) -> Claim:
         k = keys.ExperimentKeys(experiment_id)
@@ -241,10 +250,8 @@ class Store:
 
     def expired_leases(self, experiment_id: str, limit: int = 1000) -> list[str]:
         """Candidates for the sweeper; the sweep script re-checks each one atomically."""
-        seconds, micros = self.redis.time()
-        now_ms = seconds * 1000 + micros // 1000
         return list(self.redis.zrangebyscore(keys.ExperimentKeys(experiment_id).leases,
-                                             "-inf", now_ms, start=0, num=limit))
+                                             "-inf", self.server_time_ms(), start=0, num=limit))
 
     def server_time_ms(self) -> int:
         seconds, micros = self.redis.time()
@@ -272,6 +279,13 @@ class Store:
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("release_lock", [k.refill_lock], [token])
         return ReleaseLockReply(result[0]) is ReleaseLockReply.OK
+
+    def spend_request(self, token_digest: str, rate: float, burst: int) -> float | None:
+        """Takes one request from the token's bucket (rate_limit.lua), shared by every server
+        on this Redis: None when it may go on, else the seconds until it may."""
+        allowed, wait_ms, _left = self._run("rate_limit", [keys.rate_limit(token_digest)],
+                                            [rate, burst, 1])
+        return None if int(allowed) else int(wait_ms) / 1000
 
     # events --------------------------------------------------------------------------------
 
@@ -301,11 +315,7 @@ class Store:
         """take_suggestion with the caller's assignments: the backlog is bypassed by passing a
         list that is never written, so the same script (and state machine edge) creates it."""
         k = keys.ExperimentKeys(experiment_id)
-        result = self._run("take_suggestion",
-                           [k.meta, k.no_backlog, k.suggestion(suggestion_id), k.suggestions,
-                            k.open, k.open_points, k.leases, k.events],
-                           [suggestion_id, entry, json.dumps(metadata or {}), 0])
-        return _taken(experiment_id, suggestion_id, result)
+        return self._take(k, k.no_backlog, suggestion_id, entry, metadata, 0)
 
     def project(self, client: str, project_id: str) -> str | None:
         return cast(str | None, self.redis.hget(keys.PROJECTS, f"{client}/{project_id}"))
@@ -350,15 +360,6 @@ class Store:
                     f"training run {run_id}: its state cannot change from "
                     f"{json.loads(old).get('state')!r} to {json.loads(new).get('state')!r} (a "
                     f"finished run stays finished, and only a completed one may still fail)")
-
-
-def _taken(experiment_id: str, suggestion_id: str, result: Sequence[Any]) -> Taken:
-    reply = TakeReply(result[0])
-    if reply is TakeReply.NO_EXPERIMENT:
-        raise _no_experiment(experiment_id)
-    if reply is not TakeReply.OK:
-        return Taken(reply)
-    return Taken(reply, suggestion_id, json.loads(result[1]), result[2])
 
 
 def _no_experiment(experiment_id: str) -> ExperimentNotFound:

@@ -106,7 +106,7 @@ def swapped(service: Service, name: str, lua: str | None) -> Iterator[None]:
         return
     store = service.store
     real = store._scripts[name]
-    store._scripts[name] = store.redis.register_script(scripts.text("prelude") + "\n" + lua)
+    store._scripts[name] = store.redis.register_script(scripts.with_prelude(lua))
     try:
         yield
     finally:
