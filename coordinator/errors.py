@@ -1,7 +1,8 @@
 """One error hierarchy: every error a user can cause says what was wrong and what to do.
 
-The CLI prints `str(error)` on one line and exits non-zero; the HTTP API maps `status` to
-SigOpt's `{"message", "status"}` bodies. Anything that is not a `CeleriacError` is a bug.
+The CLI prints `str(error)` on one line and exits non-zero; the HTTP front ends give each kind
+its status code (coordinator/web/statuses.py) in SigOpt's `{"message", "status"}` bodies.
+Anything that is not a `CeleriacError` is a bug.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 class CeleriacError(Exception):
     """Base class: the message is complete and meant for a person."""
-
-    status = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,23 +31,23 @@ class InvalidInput(CeleriacError):
 
 
 class NotFound(CeleriacError):
-    status = 404
+    """What was asked for does not exist (or is not the caller's to see)."""
 
 
 class Conflict(CeleriacError):
-    status = 409
+    """The request is valid but clashes with what is stored."""
 
 
 class Unauthorized(CeleriacError):
-    status = 401
+    """No credentials were given."""
 
 
 class Forbidden(CeleriacError):
-    status = 403
+    """The credentials given are not accepted."""
 
 
 # Named for the domain: the store raises these for Lua replies that are an error for every
-# caller; each is a kind of the general error above, whose status the HTTP API answers with.
+# caller; each is a kind of the general error above, whose HTTP status the front ends give.
 
 
 class ExperimentNotFound(NotFound):
@@ -73,5 +72,3 @@ class RunStateRefused(Conflict):
 
 class RedisUnavailable(CeleriacError):
     """Redis cannot be reached or the embedded server cannot start."""
-
-    status = 503

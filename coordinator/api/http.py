@@ -24,6 +24,7 @@ from coordinator.errors import CeleriacError, InvalidInput
 from coordinator.service.access import RevokedToken, authenticate
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import TokenRecord, digest
+from coordinator.web.statuses import http_status
 
 log = logging.getLogger("coordinator.api")
 
@@ -162,7 +163,7 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
     except CeleriacError as exc:
         extra: dict[str, Any] = {"token_status": "revoked"} \
             if isinstance(exc, RevokedToken) else {}
-        return error_response(exc.status, exc.message, **extra)
+        return error_response(http_status(exc), exc.message, **extra)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return error_response(503, f"Redis is unavailable: {exc}; retry shortly")
     if isinstance(result, Reply):

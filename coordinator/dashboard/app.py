@@ -31,6 +31,7 @@ from coordinator.service import views
 from coordinator.service.access import authenticate, not_found, visible
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
+from coordinator.web.statuses import http_status
 
 STATIC = Path(__file__).parent / "static"
 REALM = 'Basic realm="Celeriac dashboard: API token as user name", charset="UTF-8"'
@@ -56,7 +57,7 @@ class BasicAuth:
             _token, record = await run_in_threadpool(authenticate, self.tokens, header,
                                                      self.static)
         except CeleriacError as exc:
-            status = 403 if exc.status == 403 else 401
+            status = 403 if http_status(exc) == 403 else 401
             extra = {"WWW-Authenticate": REALM} if status == 401 else {}
             response = Response(f"{exc.message}\n", status_code=status, media_type="text/plain",
                                 headers={**HEADERS, **extra})
@@ -127,7 +128,8 @@ def dashboard_app(service: Service,
                 return json_reply({"unchanged": True, "version": since})
             return json_reply(data.experiment_view(service, data.snapshot(service, eid)))
         except CeleriacError as exc:
-            return json_reply({"message": exc.message, "status": exc.status}, exc.status)
+            status = http_status(exc)
+            return json_reply({"message": exc.message, "status": status}, status)
 
     async def endpoint(request: Request) -> Response:
         return await run_in_threadpool(read, request)

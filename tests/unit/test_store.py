@@ -25,6 +25,7 @@ from coordinator.state.states import (
     SuggestionState,
     SweepReply,
 )
+from coordinator.web.statuses import http_status
 
 
 def new_running(service: Service, spec, ttl_ms: int = 10_000):
@@ -144,13 +145,13 @@ def test_an_api_observation_of_a_closed_or_deleted_suggestion_is_a_domain_error(
     assert service.observe(first) is ObserveReply.OK
     with pytest.raises(SuggestionClosed) as closed:
         service.observe(service.new_observation(experiment, suggestion, {"score": (2.0, None)}))
-    assert closed.value.status == 409
+    assert http_status(closed.value) == 409
     other = service.create_suggestion(experiment.id)
     assert service.store.delete_suggestion(experiment.id, other.id)
     assert not service.store.delete_suggestion(experiment.id, other.id)
     with pytest.raises(SuggestionNotFound) as missing:
         service.observe(service.new_observation(experiment, other, {"score": (2.0, None)}))
-    assert missing.value.status == 404
+    assert http_status(missing.value) == 404
 
 
 def test_a_deleted_experiment_refuses_new_suggestions_and_observations(service, spec):
@@ -160,7 +161,7 @@ def test_a_deleted_experiment_refuses_new_suggestions_and_observations(service, 
     store = service.store
     with pytest.raises(ExperimentNotFound) as refused:
         store.take_suggestion(experiment.id, store.allocate_ids()[0], "manual\t{}")
-    assert refused.value.status == 404
+    assert http_status(refused.value) == 404
     record = service.new_observation(experiment, suggestion, {"score": (1.0, None)})
     with pytest.raises(ExperimentNotFound):
         store.observe_assignments(record)
@@ -205,7 +206,7 @@ def test_a_finished_run_never_turns_active_and_failed_is_never_overwritten(servi
     store = service.store
     with pytest.raises(RunStateRefused) as refused:
         store.update_run(experiment_id, run_id, appending("x", "active"))
-    assert refused.value.status == 409
+    assert http_status(refused.value) == 409
     assert store.update_run(experiment_id, run_id, appending("x", "failed")).new_state \
         is RunState.FAILED
     with pytest.raises(RunStateRefused):

@@ -1,0 +1,1 @@
+"""What the two HTTP front ends (the API and the dashboard) share: errors as status codes."""
