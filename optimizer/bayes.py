@@ -10,6 +10,9 @@ Most proposals are searched inside a trust region around the incumbent (see
 objective looks deterministic, one proposal in `local_every` is instead the Newton step of
 a quadratic fitted around the incumbent (see `optimizer.local`). Two optimized metrics
 take their own loop: a GP each and the hypervolume improvement (see `optimizer.pareto`).
+Given the full resource and some early-stopped observations, the objective and constraint
+models take the resource as an extra input and are queried at the full resource (see
+`optimizer.fidelity`).
 Why each of these was chosen, with the measurements, is in docs/optimizer.md.
 """
 
@@ -22,7 +25,7 @@ from typing import cast
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from optimizer import design, local, pareto, search, trust
+from optimizer import design, fidelity, local, pareto, search, trust
 from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, Observation, constraints, has_values, is_feasible, optimized
@@ -62,14 +65,21 @@ class Problem:
     pending: np.ndarray  # features of pending points
     pending_cube: np.ndarray  # the same, design cube
     ordered: np.ndarray  # feature columns with a distance: the length-scale prior's
+    finished: np.ndarray  # bool per valued observation: not stopped early
+    levels: np.ndarray | None  # resource level per valued observation, with fidelity only
     trust_length: float = trust.BASE  # side of the trust region, replayed from history
     started: int = 0  # observations plus pending points: numbers the proposals
     bandwidth: int = 1
 
 
 def propose_bayes(history: History, metrics: Sequence[Metric], settings: Settings,
-                  bandwidth: int, rng: np.random.Generator, batch: Batch) -> None:
-    """Fill the batch: design points until the models have enough data, then the models'."""
+                  bandwidth: int, rng: np.random.Generator, batch: Batch,
+                  max_resource: float | None = None) -> None:
+    """Fill the batch: design points until the models have enough data, then the models'.
+
+    `max_resource` (the full training length) turns on the fidelity models when an
+    observation was stopped early; otherwise it changes nothing.
+    """
     if len(optimized(metrics)) > 2:  # the config refuses more; `_batch_loop` handles 1 or 2
         raise ValueError("metrics: at most 2 metrics can have strategy: optimize")
     space = history.space
@@ -82,21 +92,27 @@ def propose_bayes(history: History, metrics: Sequence[Metric], settings: Setting
         return
     # Matrices here are at most a few hundred wide: BLAS threads only add spin-waiting.
     with threadpool_limits(1, user_api="blas"):
-        problem = _build_problem(history, metrics, settings, rng)
-        problem.trust_length = _trust_length(history, metrics, bandwidth, settings, n_init)
+        full = max_resource if fidelity.active(history.observations, max_resource) else None
+        problem = _build_problem(history, metrics, settings, rng, full)
+        problem.trust_length = _trust_length(history, metrics, bandwidth, settings, n_init,
+                                             full is not None)
         problem.started = started
         problem.bandwidth = bandwidth
         _batch_loop(problem, settings, rng, batch)
 
 
 def _trust_length(history: History, metrics: Sequence[Metric], bandwidth: int,
-                  settings: Settings, skip: int) -> float:
-    """Replayed over valued observations in report order (before any subsampling).
+                  settings: Settings, skip: int, finished_only: bool = False) -> float:
+    """Replayed over valued observations in report order (before any subsampling); with
+    `finished_only`, over those not stopped early, whose values are partial.
 
     The initial design only sets the incumbent: as in TuRBO, failures count from the first
     model-based point, or a long random history would start with a collapsed region.
     """
-    valued = [o for o in history.observations if has_values(metrics, o)]
+    valued = [o for o in history.observations
+              if has_values(metrics, o) and not (finished_only and o.stopped)]
+    if not valued:
+        return trust.BASE
     scores = _progress_scores(valued, metrics)
     best = np.max(scores[:skip], initial=-np.inf)
     later = np.concatenate([[best], scores[skip:]]) if skip < len(scores) else [best]
@@ -126,7 +142,8 @@ def _progress_scores(valued: list[Observation], metrics: Sequence[Metric]) -> np
 
 
 def _build_problem(history: History, metrics: Sequence[Metric], settings: Settings,
-                   rng: np.random.Generator) -> Problem:
+                   rng: np.random.Generator, max_resource: float | None = None) -> Problem:
+    """The modelled observations; `max_resource` given, with their resource levels."""
     space, goals = history.space, optimized(metrics)
     usable = history.observations
     valued = [o for o in usable if has_values(metrics, o)]
@@ -158,6 +175,8 @@ def _build_problem(history: History, metrics: Sequence[Metric], settings: Settin
         pending=space.features_of(history.pending),
         pending_cube=space.encode(history.pending),
         ordered=space.ordered_features(),
+        finished=np.array([max_resource is None or not o.stopped for o in valued], dtype=bool),
+        levels=None if max_resource is None else fidelity.levels(valued, max_resource),
     )
 
 
@@ -199,7 +218,7 @@ def _pareto_loop(problem: Problem, feasibility: list[Limit], settings: Settings,
     already-chosen points join the models and the front at their predicted means."""
     fitted = [_objective_model(problem, problem.goals[:, j], rng) for j in range(2)]
     observed = np.column_stack([y for _, y in fitted])
-    feasible = observed[problem.feasible]
+    feasible = observed[problem.feasible & problem.finished]
     ref = pareto.reference(pareto.front(feasible), observed) if len(feasible) else None
     chosen: list[np.ndarray] = []
     while not batch.full:
@@ -248,7 +267,7 @@ def _quadratic(problem: Problem, model: GaussianProcess) -> np.ndarray | None:
         return None
     if model.hyper.noise > local.NOISE_LIMIT:  # a noisy metric: least squares would chase noise
         return None
-    feasible = problem.feasible
+    feasible = problem.feasible & problem.finished
     taken = np.vstack([problem.cube, problem.pending_cube])
     return local.step(problem.cube[feasible], problem.goals[feasible, 0],
                       problem.space.continuous_mask(), _cube_scales(problem, model), taken)
@@ -302,15 +321,26 @@ def _objective_model(problem: Problem, raw: np.ndarray, rng: np.random.Generator
         raw = compress_tail(raw)
     target = Target.standardize(raw, stddevs)
     features = np.vstack([problem.features, problem.failed_features])
-    return fit_model(features, target, rng, prior=problem.ordered), target.y[:n]
+    if problem.levels is None:
+        return fit_model(features, target, rng, prior=problem.ordered), target.y[:n]
+    levels = np.concatenate([problem.levels, np.full(failed, fidelity.FULL)])
+    return fidelity.fit_at_full(features, levels, target, rng, problem.ordered), target.y[:n]
 
 
 def _feasibility_models(problem: Problem, rng: np.random.Generator) -> list[Limit]:
-    """One GP per thresholded metric, plus one on success/failure when anything failed."""
+    """One GP per thresholded metric, plus one on success/failure when anything failed.
+
+    With fidelity, a constraint's GP takes the resource level like the objective's, since a
+    stopped run's constraint values are as partial as its objective value; the failure model
+    does not, since a stopped run did not fail."""
     models = []
     for values, threshold in problem.constraint_values:
         target = Target.standardize(values)
-        model = fit_model(problem.features, target, rng, prior=problem.ordered)
+        if problem.levels is None:
+            model = fit_model(problem.features, target, rng, prior=problem.ordered)
+        else:
+            model = fidelity.fit_at_full(problem.features, problem.levels, target, rng,
+                                         problem.ordered)
         models.append((model, target.level(threshold)))
     if not problem.succeeded.all():
         target = Target.standardize(np.where(problem.succeeded, 1.0, -1.0))
@@ -336,10 +366,10 @@ def _acquisition(
     fantasy_y = _fantasy(model, extra, y, settings.pending)
     fantasized = model.condition(extra, fantasy_y)
     feas = _believed_feasibility(feasibility, extra)
-    real_best = y[problem.feasible]
-    if not len(real_best):
+    incumbent = _incumbent(problem, model, y)
+    if incumbent is None:
         return Acquisition(None, feas)
-    best = float(real_best.max())
+    best = incumbent
     if kind == "ei" and settings.pending == "believer" and len(extra):
         best = max(best, float(fantasy_y.max()))
     return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa), feas)
@@ -376,18 +406,29 @@ def _penalized(
     units) at the best points and the pending ones.
     """
     feas = _believed_feasibility(feasibility, extra)
-    real_best = y[problem.feasible]
-    if not len(real_best):
+    incumbent = _incumbent(problem, model, y)
+    if incumbent is None:
         return Acquisition(None, feas)
     mean, std = model.predict(extra)
-    top = model.x[np.argsort(-model.y)[:CENTRES]]
+    top = model.points[np.argsort(-model.y)[:CENTRES]]
     _, _, dmean, _ = model.predict_grad(np.vstack([top, extra]))
-    scales = model.hyper.length_scales
+    scales = model.scales
     lipschitz = max(float(np.sqrt(np.sum((dmean * scales) ** 2, axis=1)).max()), 1e-7)
-    penalty = Penalty(extra, mean, np.maximum(std, 1e-9), float(y.max()), lipschitz, scales)
-    objective = Objective(model, float(real_best.max()), kind,
-                          settings.xi, settings.kappa)
+    ceiling = float(y[problem.finished].max()) if problem.finished.any() else float(y.max())
+    penalty = Penalty(extra, mean, np.maximum(std, 1e-9), ceiling, lipschitz, scales)
+    objective = Objective(model, incumbent, kind, settings.xi, settings.kappa)
     return Acquisition(objective, [*feas, penalty])
+
+
+def _incumbent(problem: Problem, model: GaussianProcess, y: np.ndarray) -> float | None:
+    """The best feasible finished observation's target. With only stopped ones feasible,
+    the best of their predicted full-resource means; with none, nothing (no objective)."""
+    finished = problem.feasible & problem.finished
+    if finished.any():
+        return float(y[finished].max())
+    if not problem.feasible.any():
+        return None
+    return float(model.predict(problem.features[problem.feasible])[0].max())
 
 
 def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str) -> np.ndarray:
@@ -400,6 +441,9 @@ def _fantasy(model: GaussianProcess, extra: np.ndarray, y: np.ndarray, mode: str
 
 
 def _centres(problem: Problem, y: np.ndarray) -> np.ndarray:
-    """Best feasible observed points, where the local candidates are drawn."""
-    order = [i for i in np.argsort(-y) if problem.feasible[i]] or list(np.argsort(-y))
+    """Best feasible observed points, where the local candidates are drawn: finished ones,
+    unless only stopped ones are feasible."""
+    ranked = np.argsort(-y)
+    order = ([i for i in ranked if problem.feasible[i] and problem.finished[i]]
+             or [i for i in ranked if problem.feasible[i]] or list(ranked))
     return problem.cube[order[:CENTRES]]

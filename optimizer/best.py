@@ -14,11 +14,16 @@ def best_observations(metrics: Sequence[Metric], observations: Sequence[Observat
 
     One optimized metric gives at most one index (the earliest on ties, so the answer is
     stable as history grows); several give the Pareto front ordered by the first metric.
+    An observation an early-stopping scheduler stopped is never eligible (its values are
+    partial, as Optuna's best trial ignores pruned ones); with only stopped ones, there is
+    no best yet.
     """
     goals = optimized(metrics)
     if not goals:
         return []
-    feasible = [i for i, o in enumerate(observations) if is_feasible(metrics, o)]
+    feasible = [
+        i for i, o in enumerate(observations) if not o.stopped and is_feasible(metrics, o)
+    ]
     if not feasible:
         return []
     scores = np.array(

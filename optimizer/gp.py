@@ -115,10 +115,18 @@ def _with_length_prior(prior: np.ndarray) -> HyperOptimizer:
 
 
 class GaussianProcess:
-    """Zero-mean GP on standardized targets with fixed hyperparameters."""
+    """Zero-mean GP on standardized targets with fixed hyperparameters.
 
-    def __init__(self, hyper: Hyper, x: np.ndarray, y: np.ndarray, alpha: np.ndarray) -> None:
+    `held` are trailing input coordinates that every query point takes (a fidelity model's
+    resource level, queried at the full resource): training rows carry them, while points
+    given to `predict`, `predict_grad` and `condition` leave them out, and gradients are
+    over the other coordinates only.
+    """
+
+    def __init__(self, hyper: Hyper, x: np.ndarray, y: np.ndarray, alpha: np.ndarray,
+                 held: np.ndarray | None = None) -> None:
         self.hyper = hyper
+        self.held = np.empty(0) if held is None else np.asarray(held, dtype=float)
         self.x = np.asarray(x, dtype=float)
         self.y = np.asarray(y, dtype=float)
         self.alpha_diag = np.asarray(alpha, dtype=float)
@@ -136,10 +144,27 @@ class GaussianProcess:
         """A new GP that also saw (x_new, y_new) as noise-free-ish observations."""
         if len(x_new) == 0:
             return self
-        x = np.vstack([self.x, x_new])
+        x = np.vstack([self.x, self._holding(x_new)])
         y = np.concatenate([self.y, y_new])
         alpha = np.concatenate([self.alpha_diag, np.zeros(len(x_new))])
-        return GaussianProcess(self.hyper, x, y, alpha)
+        return GaussianProcess(self.hyper, x, y, alpha, self.held)
+
+    @property
+    def points(self) -> np.ndarray:
+        """Training inputs without the held coordinates, as query points are given."""
+        points: np.ndarray = self.x[:, : self.x.shape[1] - len(self.held)]
+        return points
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Length scales of the coordinates query points are given in."""
+        scales: np.ndarray = self.hyper.length_scales[: self.x.shape[1] - len(self.held)]
+        return scales
+
+    def _holding(self, x: np.ndarray) -> np.ndarray:
+        if not len(self.held):
+            return x
+        return np.hstack([x, np.broadcast_to(self.held, (len(x), len(self.held)))])
 
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = np.sqrt(_scaled_sq_dist(a, b, self.hyper.length_scales))
@@ -150,7 +175,7 @@ class GaussianProcess:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the latent function."""
-        k = self._kernel(x, self.x)
+        k = self._kernel(self._holding(x), self.x)
         mean = k @ self.weights
         w = k @ self.chol_inv_t
         var = np.maximum(self.hyper.amplitude - np.sum(w * w, axis=1), 1e-12)
@@ -158,6 +183,8 @@ class GaussianProcess:
 
     def predict_grad(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """Mean, std and their gradients (B, D) for a batch, for the L-BFGS-B refinement."""
+        width = x.shape[1]
+        x = self._holding(x)
         ls2 = self.hyper.length_scales**2
         r = np.sqrt(_scaled_sq_dist(x, self.x, self.hyper.length_scales))
         e = np.exp(-SQRT5 * r)
@@ -171,7 +198,8 @@ class GaussianProcess:
         std = np.sqrt(var)
         dmean = _weighted_diff(x, self.x, g * self.weights) / ls2
         dvar = -2.0 * _weighted_diff(x, self.x, g * v) / ls2
-        return mean, std, dmean, dvar / (2.0 * std[:, None])
+        dstd = dvar / (2.0 * std[:, None])
+        return mean, std, dmean[:, :width], dstd[:, :width]
 
 
 def _weighted_diff(x: np.ndarray, train: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -41,12 +41,19 @@ class Metric:
 
 @dataclass(frozen=True)
 class Observation:
-    """One evaluated point; failed observations carry no usable values."""
+    """One evaluated point; failed observations carry no usable values.
+
+    `resource` is how far the run got (None: unknown, or the full length); `stopped` marks a
+    run an early-stopping scheduler ended before the full length, whose values are therefore
+    partial: the last ones reported, at `resource`.
+    """
 
     assignments: Mapping[str, Any]
     values: Mapping[str, float] = field(default_factory=dict)
     stddevs: Mapping[str, float] = field(default_factory=dict)
     failed: bool = False
+    resource: float | None = None
+    stopped: bool = False
 
 
 def optimized(metrics: Sequence[Metric]) -> list[Metric]:

@@ -52,9 +52,12 @@ def compress_tail(raw: np.ndarray) -> np.ndarray:
 
 def fit_model(
     x: np.ndarray, target: Target, rng: np.random.Generator, bounds: Bounds = Bounds(),  # noqa: B008
-    prior: np.ndarray | None = None,
+    prior: np.ndarray | None = None, held: np.ndarray | None = None,
 ) -> GaussianProcess:
-    """Hyperparameters from at most FIT_LIMIT points (the best half plus random others)."""
+    """Hyperparameters from at most FIT_LIMIT points (the best half plus random others).
+
+    `held`: values of x's trailing columns at which the model is queried (`GaussianProcess`).
+    """
     n = len(x)
     if n > FIT_LIMIT:
         order = np.argsort(-target.y)
@@ -66,7 +69,7 @@ def fit_model(
     restarts = 1 if n <= 30 else 0
     seed = int(rng.integers(2**31))
     hyper = fit_hyper(x[idx], target.y[idx], target.alpha[idx], seed, restarts, bounds, prior)
-    return GaussianProcess(hyper, x, target.y, target.alpha)
+    return GaussianProcess(hyper, x, target.y, target.alpha, held)
 
 
 def scalarize(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ types without importing each other.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,9 @@ class Proposal:
 class History:
     """Observations and pending points in canonical form; invalid ones are dropped, not fatal.
 
+    Every observation is taken, stopped ones included: a run an early-stopping scheduler
+    ended is never suggested again.
+
     A point that no longer fits the space (for example reported by hand through the API)
     cannot collide with a proposal and cannot be encoded, so ignoring it is the safe choice.
     """
@@ -48,7 +51,8 @@ class History:
             canon = _try_canonical(space, obs.assignments)
             if canon is not None:
                 history.observations.append(
-                    Observation(canon, dict(obs.values), dict(obs.stddevs), obs.failed)
+                    replace(obs, assignments=canon, values=dict(obs.values),
+                            stddevs=dict(obs.stddevs))
                 )
                 history.taken.add(canonical_key(canon))
         for point in pending:

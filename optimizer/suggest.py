@@ -25,11 +25,17 @@ def suggest(
     k: int,
     settings: Settings,
     parallel_bandwidth: int = 1,
+    max_resource: float | None = None,
 ) -> list[Proposal]:
     """k new points, never equal to an observed or pending point nor to each other.
 
     Fewer than k come back only when a finite (int/categorical) space is exhausted.
+    `max_resource` is the full training length of an experiment with early stopping (None:
+    none); with it, the Bayesian strategy models early-stopped observations' values as
+    partial (see `optimizer.fidelity`). Stopped observations are never suggested again.
     """
+    if max_resource is not None and not max_resource > 0:
+        raise ValueError(f"max_resource: must be positive, got {max_resource!r}")
     history = History.build(space, observations, pending)
     k = min(int(k), _remaining(space, history))
     if k <= 0:
@@ -41,7 +47,8 @@ def suggest(
         # strategies and the coordinator's commands never need
         from optimizer.bayes import propose_bayes  # noqa: PLC0415
 
-        propose_bayes(history, metrics, settings, max(1, parallel_bandwidth), rng, batch)
+        propose_bayes(history, metrics, settings, max(1, parallel_bandwidth), rng, batch,
+                      max_resource)
     elif settings.type == "sobol":
         start = len(observations) + len(pending)
         batch.offer(design.sobol_sequence(space, settings.seed, start, 4 * k + 16), "sobol")

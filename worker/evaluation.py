@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.spec.validation import describe
@@ -29,20 +30,46 @@ from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
 Values = dict[str, tuple[float, float | None]]
 
 
+class Progress(Protocol):
+    """What evaluate needs of a training context (worker/context.py)."""
+
+    def last_reported(self) -> dict[str, float] | None: ...
+
+
 class EvaluationFailed(Exception):
     """The metric could not be evaluated; str() is the reason stored with the observation."""
 
 
 def evaluate(spec: ExperimentSpec, assignments: dict[str, Any], *,
-             cancel: threading.Event | None = None, env: Mapping[str, str] | None = None
-             ) -> Values:
+             cancel: threading.Event | None = None, env: Mapping[str, str] | None = None,
+             context: Progress | None = None) -> Values:
+    """A function taking two arguments gets the training context as its second; an
+    evaluation that reported progress and returns nothing ends with its last report."""
     evaluation = spec.evaluation
     if evaluation.command:
-        return run_command(spec, assignments, cancel=cancel, env=env)
+        return run_command(spec, assignments, cancel=cancel, env=env, context=context)
     if evaluation.evaluate:
         function = load_callable(evaluation.evaluate, evaluation.workdir)
-        return parse_result(function(dict(assignments)), spec)
+        if context is not None and takes_context(function):
+            result = cast(Callable[[dict[str, Any], Any], Any], function)(dict(assignments),
+                                                                          context)
+        else:
+            result = function(dict(assignments))
+        if result is None and context is not None:
+            result = context.last_reported()
+        return parse_result(result, spec)
     raise EvaluationFailed(f"experiment {spec.name!r} has no evaluate or command to run")
+
+
+def takes_context(function: Callable[..., Any]) -> bool:
+    """Two positional parameters (or *args), or one named `context` or `run`."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters) or \
+        any(p.name in ("context", "run") for p in parameters[1:])
 
 
 def load_callable(target: str, workdir: str) -> Callable[[dict[str, Any]], Any]:
@@ -122,8 +149,8 @@ def command_argv(command: str, assignments: Mapping[str, Any]) -> list[str]:
 
 
 def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
-                cancel: threading.Event | None = None, env: Mapping[str, str] | None = None
-                ) -> Values:
+                cancel: threading.Event | None = None, env: Mapping[str, str] | None = None,
+                context: Progress | None = None) -> Values:
     evaluation = spec.evaluation
     assert evaluation.command is not None
     with tempfile.TemporaryDirectory(prefix="celeriac-") as scratch:
@@ -143,7 +170,15 @@ def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
             tail = " | ".join(stderr.strip().splitlines()[-3:])[-500:]
             raise EvaluationFailed(f"command exited with status {process.returncode}"
                                    + (f": {tail}" if tail else ""))
-        return _read_metrics(metrics_file, stdout, spec)
+        found = _read_metrics(metrics_file, stdout, spec)
+        if found is None and context is not None:
+            reported = context.last_reported()
+            found = parse_result(reported, spec) if reported else None
+        if found is None:
+            raise EvaluationFailed("command reported no metrics: call worker.script.log_metric,"
+                                   " or print a JSON object such as {\"accuracy\": 0.93} as "
+                                   "the last line")
+        return found
 
 
 def _wait(process: subprocess.Popen[str], timeout: float, cancel: threading.Event | None
@@ -169,7 +204,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         pass
 
 
-def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Values:
+def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Values | None:
     if metrics_file.exists() and metrics_file.stat().st_size:
         values: Values = {}
         for line in metrics_file.read_text(errors="replace").splitlines():
@@ -184,8 +219,7 @@ def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Valu
         item = _json_line(line)
         if isinstance(item, dict):
             return parse_result(item, spec)
-    raise EvaluationFailed("command reported no metrics: call worker.script.log_metric, or "
-                           "print a JSON object such as {\"accuracy\": 0.93} as the last line")
+    return None
 
 
 def _json_line(line: str) -> Any:

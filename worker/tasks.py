@@ -26,8 +26,9 @@ from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment, Suggestion
 from coordinator.state.states import ClaimReply, ObserveReply, SuggestionState
 from coordinator.state.store import Store
-from worker import shutdown
+from worker import script, shutdown
 from worker.celery import app
+from worker.context import LeaseLost, TrainingContext
 from worker.evaluation import EvaluationFailed, Values, evaluate
 from worker.lease import HandedBack, Lease
 
@@ -36,7 +37,12 @@ log = logging.getLogger(__name__)
 
 @cache
 def _service() -> Service:
-    return Service(Store(connect(resolve_url())))
+    return Service(Store(connect(_redis_url())))
+
+
+@cache
+def _redis_url() -> str:
+    return resolve_url()
 
 
 @lru_cache(maxsize=128)
@@ -77,28 +83,39 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
     started = time.monotonic()
     lease = Lease(service.store, experiment.id, suggestion_id, claim.epoch, timing,
                   interruptible=not experiment.spec.evaluation.command)
-    values, reason = _evaluate_under(lease, experiment.spec, suggestion)
+    context = TrainingContext(service.store, experiment, suggestion_id, claim.epoch,
+                              claim.assignments, claim.checkpoint, claim.checkpoint_step)
+    values, reason = _evaluate_under(lease, experiment.spec, suggestion, context)
     if lease.handing_back.is_set():  # the worker is shutting down: no result, hand it back
         lease.release()
         return {"status": "RELEASED"}
+    context.refresh()
+    metadata: dict[str, Any] = {"hostname": socket.gethostname(), "worker": _owner(),
+                                "attempt": claim.attempts}
+    if context.stop_reason:
+        metadata["stop_reason"] = context.stop_reason[:500]
+    if claim.checkpoint:
+        metadata["resumed_from_step"] = claim.checkpoint_step
     observation = service.new_observation(
-        experiment, suggestion, values, failed=bool(reason), reason=reason,
-        metadata={"hostname": socket.gethostname(), "worker": _owner(),
-                  "attempt": claim.attempts},
-        duration=round(time.monotonic() - started, 3))
+        experiment, suggestion, values, failed=bool(reason), reason=reason, metadata=metadata,
+        duration=round(time.monotonic() - started, 3), resource=context.step,
+        stopped=context.stopped)
     status = service.observe(observation, epoch=claim.epoch)
-    if status is not ObserveReply.OK:
+    if status is ObserveReply.OK:
+        context.finish()
+    else:
         log.warning("late result for suggestion %s refused (%s): it was re-run elsewhere or "
                     "deleted", suggestion_id, status)
     return {"status": status, "observation": observation.id}
 
 
-def _evaluate_under(lease: Lease, spec: Any, suggestion: Suggestion) -> tuple[Values, str]:
+def _evaluate_under(lease: Lease, spec: Any, suggestion: Suggestion,
+                    context: TrainingContext) -> tuple[Values, str]:
     """Runs the metric while the lease is kept alive; HandedBack (raised into the metric by
     the shutdown handler) ends it early with no result."""
     try:
-        with lease:
-            return _run(spec, suggestion, lease)
+        with lease, context.active():
+            return _run(spec, suggestion, lease, context)
     except HandedBack:
         return {}, "handed back"
     except SystemExit:  # billiard ends the child for another signal (SIGHUP, SIGQUIT)
@@ -106,13 +123,18 @@ def _evaluate_under(lease: Lease, spec: Any, suggestion: Suggestion) -> tuple[Va
         raise
 
 
-def _run(spec: Any, suggestion: Suggestion, lease: Lease) -> tuple[Values, str]:
+def _run(spec: Any, suggestion: Suggestion, lease: Lease, context: TrainingContext
+         ) -> tuple[Values, str]:
     """The user's metric; any failure of theirs becomes a reason, never a crashed worker."""
-    env = {"CELERIAC_EXPERIMENT_ID": suggestion.experiment,
-           "CELERIAC_SUGGESTION_ID": suggestion.id}
+    env = script.child_env(_redis_url(), context)
     try:
-        return evaluate(spec, suggestion.assignments, cancel=lease.lost, env=env), ""
+        return evaluate(spec, suggestion.assignments, cancel=lease.lost, env=env,
+                        context=context), ""
     except EvaluationFailed as exc:
+        return {}, str(exc)
+    except LeaseLost as exc:
+        return {}, str(exc)
+    except CeleriacError as exc:  # a bad report: the user's mistake, named by the error
         return {}, str(exc)
     except SoftTimeLimitExceeded:
         return {}, f"evaluation ran past its timeout of {spec.evaluation.timeout:g} s"

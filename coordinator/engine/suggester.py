@@ -72,7 +72,7 @@ class Suggester:
         if include_backlog:
             pending += [self._decode(e)[1] for e in self.store.backlog_entries(experiment_id)]
         return suggest(spec.space, spec.metrics, observations, pending, k, spec.optimizer,
-                       parallel_bandwidth=spec.parallel_bandwidth)
+                       parallel_bandwidth=spec.parallel_bandwidth, max_resource=spec.max_resource)
 
     def take(self, experiment_id: str, spec: ExperimentSpec, *, claim_ms: int = 0,
              metadata: dict[str, Any] | None = None, quick: bool = False) -> Taken:

@@ -136,7 +136,8 @@ class Service:
     def new_observation(self, experiment: Experiment, suggestion: Suggestion,
                         values: Mapping[str, tuple[float, float | None]], *, failed: bool = False,
                         reason: str = "", metadata: dict[str, Any] | None = None,
-                        duration: float | None = None) -> ObservationRecord:
+                        duration: float | None = None, resource: float | None = None,
+                        stopped: bool = False) -> ObservationRecord:
         """Builds (does not store) an observation; bad metric values make it a failed one."""
         if not failed:
             problem = metric_problem(experiment.spec, values)
@@ -148,7 +149,8 @@ class Service:
             values=() if failed else tuple(MetricValue(n, float(v), None if s is None else
                                                        float(s)) for n, (v, s) in values.items()),
             failed=failed, reason=reason[:2000], metadata=dict(metadata or {}),
-            created=round(time.time(), 3), duration=duration)
+            created=round(time.time(), 3), duration=duration, resource=resource,
+            stopped=stopped and not failed)
 
     def observe(self, observation: ObservationRecord, epoch: int | None = None
                 ) -> ObserveReply:

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from coordinator.errors import ConfigError
+from coordinator.spec import early_stopping_config
+from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import Evaluation, ExperimentSpec
 from coordinator.spec.validation import (
     Problems,
@@ -32,7 +34,8 @@ from optimizer import Metric, Parameter, Settings, SettingsError
 
 TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
-            "type", "project")
+            "type", "project", "early_stopping", "training_monitor", "checkpoints",
+            "resource_budget")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value")
 METRIC_KEYS = ("name", "objective", "strategy", "threshold")
@@ -115,13 +118,32 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     settings = _optimizer(top.get("optimizer"), problems)
     metadata = flat_metadata(top["metadata"], "metadata", problems) \
         if top.get("metadata") is not None else {}
+    stopping = _early_stopping(top, metrics, problems)
+    checkpoints = early_stopping_config.checkpoints(top.get("checkpoints"), problems)
+    resource_budget = early_stopping_config.resource_budget(top, problems)
     if problems:
         raise ConfigError(problems.lines, source)
     assert name is not None and budget is not False
     return ExperimentSpec(name=name, parameters=tuple(parameters), metrics=tuple(metrics),
                           budget=budget, parallel_bandwidth=bandwidth or 1,
                           max_attempts=max_attempts or 3, evaluation=evaluation,
-                          optimizer=settings, metadata=metadata)
+                          optimizer=settings, metadata=metadata, early_stopping=stopping,
+                          checkpoints=checkpoints, resource_budget=resource_budget)
+
+
+def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems
+                    ) -> EarlyStopping | None:
+    """`early_stopping:` (Celeriac's schedulers) or SigOpt's `training_monitor`, not both."""
+    if top.get("early_stopping") is not None and top.get("training_monitor") is not None:
+        problems.add("training_monitor", "give either early_stopping or training_monitor, "
+                     "not both")
+        return None
+    if top.get("training_monitor") is not None:
+        return early_stopping_config.training_monitor(top["training_monitor"], metrics,
+                                                      problems)
+    if top.get("early_stopping") is not None:
+        return early_stopping_config.early_stopping(top["early_stopping"], metrics, problems)
+    return None
 
 
 def _optional_int(top: Mapping[str, Any], key: str, low: int, high: int, default: int,

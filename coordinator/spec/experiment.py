@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from coordinator.spec.early_stopping import Checkpoints, EarlyStopping
 from optimizer import Metric, Parameter, Settings, Space
 
 
@@ -34,6 +35,13 @@ class ExperimentSpec:
     evaluation: Evaluation = field(default_factory=Evaluation)
     optimizer: Settings = field(default_factory=Settings)
     metadata: dict[str, Any] = field(default_factory=dict)
+    early_stopping: EarlyStopping | None = None
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)
+    resource_budget: float | None = None  # total resource of every run, stopped ones too
+
+    @property
+    def max_resource(self) -> float | None:
+        return self.early_stopping.max_resource if self.early_stopping else None
 
     @property
     def space(self) -> Space:
@@ -46,6 +54,7 @@ class ExperimentSpec:
     def to_json(self) -> str:
         data = asdict(self)
         data["optimizer"] = self.optimizer.to_dict()
+        data["early_stopping"] = self.early_stopping.to_dict() if self.early_stopping else None
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -64,4 +73,8 @@ class ExperimentSpec:
             evaluation=Evaluation(**data.get("evaluation", {})),
             optimizer=Settings.from_dict(data.get("optimizer") or {}),
             metadata=data.get("metadata") or {},
+            early_stopping=EarlyStopping.from_dict(data["early_stopping"])
+            if data.get("early_stopping") else None,
+            checkpoints=Checkpoints.from_dict(data.get("checkpoints")),
+            resource_budget=data.get("resource_budget"),
         )

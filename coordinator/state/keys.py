@@ -77,6 +77,15 @@ class ExperimentKeys:
     def suggestion(self, sid: str) -> str:  # HASH: one suggestion's fields
         return f"{self.base}:s:{sid}"
 
+    def curve(self, sid: str) -> str:  # HASH step -> report JSON: one run's learning curve
+        return f"{self.base}:curve:{sid}"
+
+    def rung(self, bracket: int, index: int) -> str:  # ZSET sid -> score at an ASHA rung
+        return f"{self.base}:rung:{bracket}:{index}"
+
+    def at_step(self, step: str) -> str:  # ZSET sid -> best score so far (median rule)
+        return f"{self.base}:step:{step}"
+
     def all_fixed(self) -> list[str]:
         """Every key of the experiment except the per-suggestion hashes."""
         return [self.meta, self.suggestions, self.open, self.open_points, self.leases,

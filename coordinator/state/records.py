@@ -27,6 +27,11 @@ class Suggestion:
     observation: str | None = None
     claimed: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    step: float | None = None  # the last step reported (the resource reached)
+    stop: str = ""  # why the scheduler ended it, or that it is complete
+    stopped: bool = False  # the scheduler stopped it early
+    checkpoint: str = ""  # where its latest checkpoint lies
+    checkpoint_step: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -42,6 +47,11 @@ class Suggestion:
             observation=data.get("observation") or None,
             claimed=int(data["claimed"]) if data.get("claimed") else None,
             metadata=json.loads(data.get("metadata") or "{}"),
+            step=float(data["step"]) if data.get("step") else None,
+            stop=data.get("stop", ""), stopped=data.get("stopped") == "1",
+            checkpoint=data.get("checkpoint", ""),
+            checkpoint_step=float(data["checkpoint_step"]) if data.get("checkpoint_step")
+            else None,
         )
 
 
@@ -64,6 +74,8 @@ class ObservationRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     created: float = 0.0  # epoch seconds
     duration: float | None = None  # seconds the evaluation took, when a worker made it
+    resource: float | None = None  # the step its run reached, when it reported progress
+    stopped: bool = False  # an early-stopping scheduler ended the run before its end
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
@@ -86,7 +98,26 @@ class ObservationRecord:
             values={v.name: v.value for v in self.values if math.isfinite(v.value)},
             stddevs={v.name: v.value_stddev for v in self.values if v.value_stddev is not None},
             failed=self.failed,
+            resource=self.resource,
+            stopped=self.stopped,
         )
+
+
+@dataclass(frozen=True)
+class Report:
+    """One intermediate result of a training run, as its learning curve keeps it."""
+
+    step: float
+    values: dict[str, float]
+    epoch: int = 0
+    at: float = 0.0  # epoch seconds
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)

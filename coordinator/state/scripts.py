@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from coordinator.state.states import (
+    CheckpointReply,
     ClaimReply,
     DeleteReply,
     HeartbeatReply,
@@ -20,6 +21,7 @@ from coordinator.state.states import (
     ObserveReply,
     ReleaseLockReply,
     ReleaseReply,
+    ReportReply,
     RunState,
     SuggestionState,
     SweepReply,
@@ -44,6 +46,8 @@ TRANSITIONS: dict[str, set[Edge]] = {
     "sweep": {(RUNNING, QUEUED), (RUNNING, CLOSED), (QUEUED, QUEUED)},
     "release": {(RUNNING, QUEUED)},
     "delete_suggestion": {(QUEUED, DELETED), (RUNNING, DELETED)},
+    "report": {(RUNNING, RUNNING), (QUEUED, QUEUED)},
+    "checkpoint": {(RUNNING, RUNNING)},
     "update_run": {(ACTIVE, ACTIVE), (ACTIVE, COMPLETED), (ACTIVE, FAILED),
                    (COMPLETED, COMPLETED), (COMPLETED, FAILED), (FAILED, FAILED)},
 }
@@ -61,6 +65,8 @@ REPLIES: dict[str, type[StrEnum]] = {
     "update_run": UpdateRunReply,
     "observe_assignments": ObserveAssignmentsReply,
     "release_lock": ReleaseLockReply,
+    "report": ReportReply,
+    "checkpoint": CheckpointReply,
 }
 
 

@@ -150,3 +150,26 @@ class UpdateRunReply(StrEnum):  # update_run.lua
     UNKNOWN = "UNKNOWN"
     CHANGED = "CHANGED"  # another writer changed the run since it was read: read it again
     REFUSED = "REFUSED"  # the change of state is not an edge of the run state machine
+
+
+class ReportReply(StrEnum):  # report.lua
+    CONTINUE = "CONTINUE"
+    STOP = "STOP"  # the scheduler stopped it: end early, the observation is marked stopped
+    DONE = "DONE"  # it reached max_resource or max_checkpoints: end, it is complete
+    BACKWARD = "BACKWARD"  # the step is not above the last one reported
+    UNKNOWN = "UNKNOWN"
+    CLOSED = "CLOSED"
+    DELETED = "DELETED"
+    STALE = "STALE"  # not the current claim's epoch: a zombie's report
+
+    @property
+    def goes_on(self) -> bool:
+        return self is ReportReply.CONTINUE
+
+
+class CheckpointReply(StrEnum):  # checkpoint.lua
+    OK = "OK"
+    UNKNOWN = "UNKNOWN"
+    CLOSED = "CLOSED"
+    DELETED = "DELETED"
+    STALE = "STALE"

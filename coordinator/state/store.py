@@ -18,10 +18,12 @@ from typing import Any, cast
 import redis
 
 from coordinator.errors import ExperimentNotFound, RunStateRefused, TrainingRunNotFound
+from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state import keys, scripts
-from coordinator.state.records import ObservationRecord, Suggestion
+from coordinator.state.records import ObservationRecord, Report, Suggestion
 from coordinator.state.states import (
+    CheckpointReply,
     ClaimReply,
     DeleteReply,
     ExperimentState,
@@ -30,6 +32,7 @@ from coordinator.state.states import (
     ObserveReply,
     ReleaseLockReply,
     ReleaseReply,
+    ReportReply,
     RunState,
     SweepReply,
     TakeReply,
@@ -54,6 +57,16 @@ class Claim:
     epoch: int = 0
     attempts: int = 0
     assignments: dict[str, Any] | None = None
+    checkpoint: str = ""  # the latest checkpoint of an earlier attempt, to resume from
+    checkpoint_step: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """report.lua's answer: go on, or why not (a STOP is the scheduler's, a DONE is the end)."""
+
+    status: ReportReply
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +172,64 @@ class Store:
         reply = ClaimReply(result[0])
         if reply is not ClaimReply.OK:
             return Claim(reply)
-        return Claim(reply, int(result[1]), int(result[2]), json.loads(result[3]))
+        return Claim(reply, int(result[1]), int(result[2]), json.loads(result[3]),
+                     result[4] or "", float(result[5]) if result[5] else None)
+
+    def report(self, experiment_id: str, suggestion_id: str, epoch: int | None,
+               report: Report, early_stopping: EarlyStopping | None,
+               resource_budget: float | None = None) -> Decision:
+        """Records one intermediate result and returns the scheduler's decision (report.lua).
+        `epoch` None is the HTTP API's report on any open suggestion."""
+        k = keys.ExperimentKeys(experiment_id)
+        step = step_text(report.step)
+        plan: dict[str, Any] = {"kind": "none", "scores": [], "milestones": []}
+        rung_keys: list[str] = []
+        if early_stopping is not None:
+            plan = early_stopping.plan(suggestion_id, report.values)
+            bracket = early_stopping.bracket_of(suggestion_id)
+            if early_stopping.ranks_rungs:
+                rung_keys = [k.rung(bracket, i) for i in range(len(plan["milestones"]))]
+            elif early_stopping.scheduler == "median":
+                rung_keys = [k.at_step(step)]
+        plan["resource_budget"] = resource_budget
+        result = self._run("report",
+                           [k.meta, k.suggestion(suggestion_id), k.curve(suggestion_id),
+                            k.events, *rung_keys],
+                           [suggestion_id, "" if epoch is None else epoch, step,
+                            report.to_json(), json.dumps(plan, allow_nan=False)])
+        return Decision(ReportReply(result[0]), result[1] if len(result) > 1 else "")
+
+    def record_checkpoint(self, experiment_id: str, suggestion_id: str, epoch: int,
+                          step: float, location: str) -> tuple[CheckpointReply, str]:
+        """Fenced like observe: OK with the location it replaces ("" for the first)."""
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("checkpoint", [k.suggestion(suggestion_id), k.events],
+                           [suggestion_id, epoch, step_text(step), location])
+        reply = CheckpointReply(result[0])
+        return reply, (result[1] if reply is CheckpointReply.OK else "")
+
+    def curve(self, experiment_id: str, suggestion_id: str) -> list[Report]:
+        """One run's reports, by step."""
+        return self.curves(experiment_id, [suggestion_id]).get(suggestion_id, [])
+
+    def curves(self, experiment_id: str, suggestion_ids: Iterable[str]
+               ) -> dict[str, list[Report]]:
+        """The learning curves of several runs, each by step; runs that never reported are
+        left out."""
+        k = keys.ExperimentKeys(experiment_id)
+        sids = list(suggestion_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hvals(k.curve(sid))
+        found: dict[str, list[Report]] = {}
+        for sid, texts in zip(sids, pipe.execute(), strict=True):
+            if texts:
+                found[sid] = sorted((Report.from_json(t) for t in texts), key=lambda r: r.step)
+        return found
+
+    def resource_spent(self, experiment_id: str) -> float:
+        spent = self.redis.hget(keys.ExperimentKeys(experiment_id).meta, "resource_spent")
+        return float(spent or 0)
 
     def heartbeat(self, experiment_id: str, suggestion_id: str, epoch: int, ttl_ms: int
                   ) -> HeartbeatReply:
@@ -360,6 +430,11 @@ class Store:
                     f"training run {run_id}: its state cannot change from "
                     f"{json.loads(old).get('state')!r} to {json.loads(new).get('state')!r} (a "
                     f"finished run stays finished, and only a completed one may still fail)")
+
+
+def step_text(step: float) -> str:
+    """One spelling per step (3, not 3.0), so equal steps share a curve field and a rung."""
+    return str(int(step)) if float(step).is_integer() else repr(float(step))
 
 
 def _no_experiment(experiment_id: str) -> ExperimentNotFound:

@@ -45,3 +45,22 @@ def poison_below_zero(assignments: dict) -> float:
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "0.2")))
     return assignments["x"]
+
+
+def training(assignments: dict, run) -> object:
+    """A training run of 27 epochs: loss falls towards (x - 0.3)^2 and rises with lr's
+    distance from 0.1; it checkpoints every epoch and resumes from its latest checkpoint."""
+    x, lr = assignments["x"], assignments.get("lr", 0.1)
+    final = (x - 0.3) ** 2 + abs(math.log10(lr / 0.1)) * 0.1
+    state = run.load_checkpoint() or {"epochs_trained": 0, "pids": []}
+    state["pids"].append(os.getpid())
+    pause = float(os.environ.get("CELERIAC_TEST_EPOCH_SECONDS", "0"))
+    loss = None
+    for epoch in range(int(run.start_step) + 1, 28):
+        time.sleep(pause)
+        loss = final + 1.0 / epoch
+        state["epochs_trained"] += 1
+        run.save_checkpoint(epoch, state)
+        if not run.report(epoch, loss):
+            break
+    return None if loss is None else {"loss": loss}

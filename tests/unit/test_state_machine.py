@@ -19,12 +19,15 @@ from coordinator.errors import RunStateRefused
 from coordinator.service.experiments import Service
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state import keys, scripts
+from coordinator.state.records import Report
 from coordinator.state.states import (
+    CheckpointReply,
     ClaimReply,
     ExperimentState,
     HeartbeatReply,
     ObserveReply,
     ReleaseReply,
+    ReportReply,
     RunState,
     SuggestionState,
     SweepReply,
@@ -58,6 +61,21 @@ def _observe(service: Service, experiment_id: str, sid: str) -> object:
     return service.store.observe(observation, suggestion.epoch or None)
 
 
+def _report(service: Service, experiment_id: str, sid: str) -> object:
+    """As a worker with its epoch when the suggestion runs, else as the HTTP API."""
+    suggestion = service.store.suggestion(experiment_id, sid)
+    assert suggestion is not None
+    epoch = suggestion.epoch if suggestion.state is SuggestionState.RUNNING else None
+    return service.store.report(experiment_id, sid, epoch, Report(1.0, {"score": 0.5}),
+                                None).status
+
+
+def _checkpoint(service: Service, experiment_id: str, sid: str) -> object:
+    reply, _ = service.store.record_checkpoint(experiment_id, sid, _epoch(service, experiment_id,
+                                                                          sid), 1.0, "/c/1")
+    return reply
+
+
 CALLS: dict[str, list[Call]] = {
     "claim": [lambda sv, e, s: sv.store.claim(e, s, "host:2", 10_000).status],
     "heartbeat": [lambda sv, e, s: sv.store.heartbeat(e, s, _epoch(sv, e, s), 10_000)],
@@ -66,6 +84,8 @@ CALLS: dict[str, list[Call]] = {
               lambda sv, e, s: sv.store.sweep_one(e, s, _failure(sv, e, s), 3, 10_000)],
     "release": [lambda sv, e, s: sv.store.release(e, s, _epoch(sv, e, s))],
     "delete_suggestion": [lambda sv, e, s: sv.store.delete_suggestion(e, s)],
+    "report": [_report],
+    "checkpoint": [_checkpoint],
 }
 MOVED: dict[str, set[object]] = {  # the answers that say "the suggestion changed"
     "claim": {ClaimReply.OK},
@@ -74,6 +94,8 @@ MOVED: dict[str, set[object]] = {  # the answers that say "the suggestion change
     "sweep": {SweepReply.REQUEUED, SweepReply.REDISPATCH, SweepReply.FAILED},
     "release": {ReleaseReply.OK},
     "delete_suggestion": {True},
+    "report": {ReportReply.CONTINUE},
+    "checkpoint": {CheckpointReply.OK},
 }
 SUGGESTION_SCRIPTS = sorted(CALLS)
 
@@ -149,7 +171,7 @@ def test_a_script_that_changes_nothing_fails_the_check(service, spec):
 
 
 def test_a_script_that_takes_an_edge_outside_the_table_fails_the_check(service, spec):
-    closes = 'redis.call("HSET", KEYS[1], "state", "closed")\nreturn {"OK", 1, 1, "{}"}'
+    closes = 'redis.call("HSET", KEYS[1], "state", "closed")\nreturn {"OK", 1, 1, "{}", "", ""}'
     with pytest.raises(AssertionError):
         edges_taken(service, spec, "claim", replacement=closes)
 

@@ -9,7 +9,10 @@
 -- ARGV[1] sid
 -- ARGV[2] owner         who holds the lease ("hostname:pid")
 -- ARGV[3] ttl_ms        lease length
--- Returns {"OK", epoch, attempts, assignments-json}
+-- A run resumed after a lost worker starts from its latest checkpoint: its reported step goes
+-- back to the checkpoint's, so the resumed run reports on from there.
+--
+-- Returns {"OK", epoch, attempts, assignments-json, checkpoint location or "", its step or ""}
 --       | {"UNKNOWN"} | {"CLOSED"} | {"DELETED"} | {"BUSY"} (running under a live or expired lease)
 local state = redis.call("HGET", KEYS[1], "state")
 if not state then return {"UNKNOWN"} end
@@ -20,6 +23,14 @@ local now = now_ms()
 local epoch = redis.call("HINCRBY", KEYS[1], "epoch", 1)
 local attempts = redis.call("HINCRBY", KEYS[1], "attempts", 1)
 redis.call("HSET", KEYS[1], "state", "running", "owner", ARGV[2], "claimed", now)
+local checkpoint = redis.call("HGET", KEYS[1], "checkpoint") or ""
+local checkpoint_step = redis.call("HGET", KEYS[1], "checkpoint_step") or ""
+if checkpoint_step ~= "" then
+  redis.call("HSET", KEYS[1], "step", checkpoint_step)
+else
+  redis.call("HDEL", KEYS[1], "step")
+end
 redis.call("ZADD", KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 emit(KEYS[3], "type", "claimed", "sid", ARGV[1], "owner", ARGV[2], "epoch", epoch)
-return {"OK", epoch, attempts, redis.call("HGET", KEYS[1], "assignments")}
+return {"OK", epoch, attempts, redis.call("HGET", KEYS[1], "assignments"), checkpoint,
+        checkpoint_step}
