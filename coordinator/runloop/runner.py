@@ -69,7 +69,11 @@ class Runner:
             counts = store.counts(experiment.id)
             if counts.observations >= (experiment.spec.budget or 0):
                 break
-            self.dispatcher.fill(experiment, counts)
+            if resource_spent(self.service, experiment):
+                if not counts.open:
+                    break  # open runs stop at their next report (report.lua)
+            else:
+                self.dispatcher.fill(experiment, counts)
             # A status reads every observation (for the best so far): at most a few a second,
             # so a long, fast experiment's loop is not slowed by its own progress display.
             if on_progress and (counts.observations, counts.open) != last_seen and \
@@ -102,6 +106,12 @@ class Runner:
             if any(fields.get("type") not in idle for _, fields in events):
                 return cursor, events
         return cursor, []
+
+
+def resource_spent(service: Service, experiment: Experiment) -> bool:
+    """The experiment's resource budget, if it has one, is used up: dispatch nothing more."""
+    budget = experiment.spec.resource_budget
+    return budget is not None and service.store.resource_spent(experiment.id) >= budget
 
 
 def check_runnable(experiment: Experiment) -> None:

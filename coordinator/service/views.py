@@ -33,6 +33,14 @@ class Status:
     best_metric: str | None  # the first optimized metric, the one best_value is of
     best_value: float | None
     best_assignments: dict[str, Any] | None
+    stopped: int = 0  # observations of runs an early-stopping scheduler ended
+    resource: str | None = None  # what reports count (epoch, ...), with early stopping
+    resource_spent: float = 0.0  # every run's reported resource, resumed work counted again
+    resource_budget: float | None = None
+
+    @property
+    def resource_exhausted(self) -> bool:
+        return self.resource_budget is not None and self.resource_spent >= self.resource_budget
 
     @property
     def done(self) -> bool:
@@ -56,11 +64,13 @@ def status(service: Service, experiment_id: str) -> Status:
     experiment = service.experiment(experiment_id)
     observations = service.observations(experiment)
     return summarize(experiment, observations, service.open_suggestions(experiment.id),
-                     best(service, experiment, observations))
+                     best(service, experiment, observations),
+                     service.store.resource_spent(experiment.id))
 
 
 def summarize(experiment: Experiment, observations: list[ObservationRecord],
-              open_suggestions: list[Suggestion], top: list[ObservationRecord]) -> Status:
+              open_suggestions: list[Suggestion], top: list[ObservationRecord],
+              resource_spent: float = 0.0) -> Status:
     """The Status of data already read (the dashboard's snapshot reads it once for all)."""
     spec = experiment.spec
     running = [s for s in open_suggestions if s.state is SuggestionState.RUNNING]
@@ -75,6 +85,9 @@ def summarize(experiment: Experiment, observations: list[ObservationRecord],
         workers=sorted({s.owner for s in running if s.owner}), best_metric=first,
         best_value=top[0].value_of(first) if top and first else None,
         best_assignments=top[0].assignments if top else None,
+        stopped=sum(o.stopped for o in observations),
+        resource=spec.early_stopping.resource if spec.early_stopping else None,
+        resource_spent=resource_spent, resource_budget=spec.resource_budget,
     )
 
 
