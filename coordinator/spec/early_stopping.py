@@ -17,7 +17,7 @@ from typing import Any
 
 SCHEDULERS = ("asha", "hyperband", "median", "convergence")
 KEEP = ("last", "all", "none")
-DEFAULT_CHECKPOINT_STORE = "~/.celeriac/checkpoints"
+DEFAULT_CHECKPOINT_STORE = ""  # each worker's data directory (CELERIAC_HOME)/checkpoints
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ class EarlyStopping:
 @dataclass(frozen=True)
 class Checkpoints:
     """Where an evaluation's checkpoints go (a directory every worker reaches, or an fsspec
-    URL such as s3://bucket/prefix) and which survive the run's end."""
+    URL such as s3://bucket/prefix; by default each worker's data directory, which only the
+    workers of one machine share) and which survive the run's end."""
 
     store: str = DEFAULT_CHECKPOINT_STORE
     keep: str = "last"  # last: the latest of each run; all; none: deleted once observed

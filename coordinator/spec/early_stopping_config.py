@@ -205,8 +205,8 @@ def checkpoints(raw: Any, problems: Problems, path: str = "checkpoints") -> Chec
     if block is None:
         return Checkpoints()
     unknown_keys(block, ("store", "keep"), path, problems)
-    store = as_text(block.get("store", Checkpoints.store), f"{path}.store", problems,
-                    max_len=2000)
+    store = as_text(block["store"], f"{path}.store", problems, max_len=2000) \
+        if block.get("store") else ""
     keep = as_choice(block.get("keep", "last"), KEEP, f"{path}.keep", problems)
     return Checkpoints(store or Checkpoints.store, keep or "last")
 
