@@ -1,8 +1,8 @@
 """The checkpoint store: where evaluations save training state so that a run resumes on any
 worker after its first one died or was preempted.
 
-A directory every worker reaches (shared storage; by default the worker's own data directory,
-which only the workers of one machine share), or any fsspec URL (s3://...,
+A directory every worker reaches (shared storage; by default CELERIAC_CHECKPOINT_STORE, else the
+worker's own data directory, which only the workers of one machine share), or any fsspec URL (s3://...,
 gs://..., with that filesystem's package installed). Each checkpoint is named by experiment,
 suggestion, fencing epoch and step, so a zombie's checkpoint never overwrites the current
 claimant's; which one a resumed run starts from is recorded, fenced, in Redis.
@@ -21,9 +21,12 @@ from coordinator.infra.embedded import data_home
 from coordinator.state.store import step_text
 
 
+STORE_ENV = "CELERIAC_CHECKPOINT_STORE"  # a worker's default when the experiment names none
+
+
 class CheckpointStore:
     def __init__(self, url: str) -> None:
-        url = url or str(data_home() / "checkpoints")
+        url = url or os.environ.get(STORE_ENV) or str(data_home() / "checkpoints")
         local = "://" not in url
         self.url = os.path.expanduser(url) if local else url
         self.fs: Any
