@@ -62,14 +62,15 @@ def evaluate(spec: ExperimentSpec, assignments: dict[str, Any], *,
 
 
 def takes_context(function: Callable[..., Any]) -> bool:
-    """Two positional parameters (or *args), or one named `context` or `run`."""
+    """A second positional parameter without a default, or one named `context` or `run`
+    (so `def evaluate(params, seed=0)` keeps being called with the assignments alone)."""
     try:
         parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
         return False
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters) or \
-        any(p.name in ("context", "run") for p in parameters[1:])
+    required = [p for p in positional if p.default is p.empty]
+    return len(required) >= 2 or any(p.name in ("context", "run") for p in positional[1:2])
 
 
 def load_callable(target: str, workdir: str) -> Callable[[dict[str, Any]], Any]:
