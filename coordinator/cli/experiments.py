@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from coordinator.cli.context import Context, pass_context
-from coordinator.cli.progress import ProgressView, describe
+from coordinator.cli.progress import ProgressView, describe, running_steps
 from coordinator.errors import InvalidInput
 from coordinator.infra.embedded import data_home
 from coordinator.infra.local_workers import LocalWorkers
@@ -88,14 +88,26 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
     if status is None:
         return
     experiment = service.experiment(experiment_id)
-    click.echo(f"experiment {experiment_id} finished: {status.observations} observations, "
-               f"{status.failed} failed")
-    _print_best(views.best(service, experiment))
+    stopped = f", {status.stopped} stopped early" if status.stopped else ""
+    by_resource = status.resource_exhausted and not status.done
+    click.echo(f"experiment {experiment_id} {'ended' if by_resource else 'finished'}: "
+               f"{status.observations} observations, {status.failed} failed{stopped}")
+    if by_resource:
+        assert status.resource_budget is not None
+        click.echo(f"the resource budget ended the run: {status.resource_spent:g} of "
+                   f"{status.resource_budget:g} {status.resource or 'step'} used, so no more "
+                   f"runs were started ({status.observations} of the budget of "
+                   f"{status.budget} observations)")
+    observations = service.observations(experiment)
+    _print_best(views.best(service, experiment, observations), observations)
 
 
-def _print_best(best: list[ObservationRecord]) -> None:
+def _print_best(best: list[ObservationRecord], observations: list[ObservationRecord]) -> None:
     if not best:
-        click.echo("no observation meets every threshold yet")
+        stopped = sum(o.stopped for o in observations)
+        click.echo("no observation meets every threshold yet" + (
+            f" ({stopped} stopped early do not count: their values are partial)"
+            if stopped else ""))
         return
     for observation in best:
         values = ", ".join(f"{v.name}={v.value:.6g}" for v in observation.values)
@@ -113,10 +125,14 @@ def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None
     current = views.status(ctx.service, experiment_id)
     if watch:
         current = _watch(ctx.service, current)
+    steps = running_steps(ctx.service.open_suggestions(current.id))
     if as_json:
-        click.echo(json.dumps(current.to_dict(), indent=2))
+        click.echo(json.dumps({**current.to_dict(), "running_steps": steps}, indent=2))
     else:
-        click.echo(f"experiment {current.id} ({current.name}) {current.state}: {describe(current)}")
+        shown = steps if current.resource is not None or any(s is not None for s in steps) \
+            else []
+        click.echo(f"experiment {current.id} ({current.name}) {current.state}: "
+                   f"{describe(current, shown)}")
 
 
 def _watch(service: Service, current: views.Status) -> views.Status:
@@ -142,11 +158,12 @@ def _watch(service: Service, current: views.Status) -> views.Status:
 def best(ctx: Context, experiment_id: str, as_json: bool) -> None:
     """Best observation (or the Pareto front), only observations meeting every threshold."""
     experiment = ctx.service.experiment(experiment_id)
-    found = views.best(ctx.service, experiment)
+    observations = ctx.service.observations(experiment)
+    found = views.best(ctx.service, experiment, observations)
     if as_json:
         click.echo(json.dumps([json.loads(o.to_json()) for o in found], indent=2))
     else:
-        _print_best(found)
+        _print_best(found, observations)
 
 
 @click.command(name="suggestions")

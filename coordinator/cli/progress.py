@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from typing import IO
 
 from rich.console import Console
@@ -18,13 +19,38 @@ from rich.progress import (
 )
 
 from coordinator.service.views import Status
+from coordinator.state.records import Suggestion
+from coordinator.state.states import SuggestionState
+
+STEPS_SHOWN = 8  # open runs whose step a status line lists; more are summed up as "..."
 
 
-def describe(status: Status) -> str:
+def describe(status: Status, steps: Sequence[float | None] = ()) -> str:
+    """One line of progress; `steps` are the steps the running runs reached, when known."""
     best = "-" if status.best_value is None else f"{status.best_value:.6g}"
+    running = f"running {status.running}"
+    if steps:
+        shown = ", ".join("-" if s is None else f"{s:g}" for s in steps[:STEPS_SHOWN])
+        more = ", ..." if len(steps) > STEPS_SHOWN else ""
+        running += f" ({status.resource or 'step'} {shown}{more})"
     return (f"observations {status.observations}/{status.budget}  best {best}  "
-            f"open {status.open} (running {status.running})  failed {status.failed}  "
+            f"open {status.open} ({running})  failed {status.failed}{stopping(status)}  "
             f"busy workers {len(status.workers)}")
+
+
+def stopping(status: Status) -> str:
+    """The early-stopping part of a status line: empty unless the experiment stops early or
+    some run reported progress, so other experiments' lines stay as they were."""
+    if status.resource is None and not status.resource_spent and not status.stopped:
+        return ""
+    budget = "" if status.resource_budget is None else f"/{status.resource_budget:g}"
+    return (f"  stopped {status.stopped}  {status.resource or 'step'} used "
+            f"{status.resource_spent:g}{budget}")
+
+
+def running_steps(suggestions: Iterable[Suggestion]) -> list[float | None]:
+    """The step each running suggestion reported last (None: nothing yet), by suggestion."""
+    return [s.step for s in suggestions if s.state is SuggestionState.RUNNING]
 
 
 class ProgressView:
@@ -56,7 +82,8 @@ class ProgressView:
         assert self._task is not None
         self._progress.update(self._task, completed=status.observations,
                               detail=f"best {best} | open {status.open} | failed "
-                                     f"{status.failed} | busy workers {len(status.workers)}")
+                                     f"{status.failed}{stopping(status).replace('  ', ' | ')} "
+                                     f"| busy workers {len(status.workers)}")
 
     def close(self) -> None:
         if self._progress is not None:

@@ -79,7 +79,7 @@ class FigureCache:
         key = (snap.experiment.id, snap.version)
         if key not in self.entries:
             best = views.best(service, snap.experiment, snap.observations)
-            self.entries[key] = figures(snap, best)
+            self.entries[key] = figures(data.with_curves(service, snap, best), best)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return self.entries[key]

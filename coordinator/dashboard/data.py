@@ -8,6 +8,7 @@ the Service's reads are used: the dashboard never writes to Redis.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from coordinator.dashboard.figures import catalogue
@@ -20,21 +21,51 @@ from coordinator.state.states import SuggestionState, experiment_state
 from optimizer.metrics import constraints, is_feasible
 
 ETA_WINDOW = 20  # recent observations whose pace estimates the time left
+CURVE_RUNS = 200  # learning curves read for a figure: the most recent runs (and the best)
 
 
 def version(service: Service, experiment: Experiment) -> str:
     """Changes whenever anything happens to the experiment: a cheap test for pollers, read
-    before the data so that a change racing the read shows up at the next poll."""
+    before the data so that a change racing the read shows up at the next poll. A report
+    that lets a run go on writes no event, so the resource spent is part of it too: the
+    learning curves move as the runs report."""
     counts = service.counts(experiment.id)
-    return f"{service.last_event_id(experiment.id)}-{experiment.state}-{counts.observations}"
+    spent = service.store.resource_spent(experiment.id)
+    return (f"{service.last_event_id(experiment.id)}-{experiment.state}-{counts.observations}"
+            f"-{spent:g}")
 
 
 def snapshot(service: Service, experiment_id: str) -> Snapshot:
     experiment = service.experiment(experiment_id)
-    return Snapshot(experiment=experiment, observations=service.observations(experiment),
-                    open_suggestions=service.open_suggestions(experiment.id),
-                    server_ms=service.server_time_ms(),
-                    version=version(service, experiment))
+    observations = service.observations(experiment)
+    open_suggestions = service.open_suggestions(experiment.id)
+    spent = service.store.resource_spent(experiment.id)
+    reported = spent > 0 or any(o.resource is not None for o in observations) or \
+        any(s.step is not None for s in open_suggestions)
+    return Snapshot(experiment=experiment, observations=observations,
+                    open_suggestions=open_suggestions, server_ms=service.server_time_ms(),
+                    version=version(service, experiment), resource_spent=spent,
+                    reported=reported)
+
+
+def curve_runs(snap: Snapshot, best: list[ObservationRecord], limit: int = CURVE_RUNS
+               ) -> list[str]:
+    """Whose learning curves a figure draws, so that reading them stays bounded however long
+    the experiment: the best runs, the `limit` most recent successful ones, and the running."""
+    chosen = {o.suggestion: None for o in best if o.suggestion}
+    recent = [o.suggestion for o in snap.observations if o.suggestion and not o.failed]
+    chosen.update(dict.fromkeys(recent[max(len(recent) - limit, 0):]))
+    running = [s.id for s in snap.open_suggestions if s.step is not None]
+    chosen.update(dict.fromkeys(running[:limit]))
+    return list(chosen)
+
+
+def with_curves(service: Service, snap: Snapshot, best: list[ObservationRecord]) -> Snapshot:
+    """The snapshot with the learning curves its figures draw (none when no run reported)."""
+    if not snap.reported:
+        return snap
+    runs = curve_runs(snap, best)
+    return replace(snap, curves=service.store.curves(snap.experiment.id, runs))
 
 
 def experiment_list(service: Service, client: str | None = None) -> list[dict[str, Any]]:
@@ -66,7 +97,8 @@ def observation_row(snap: Snapshot, o: ObservationRecord, best_ids: set[str]) ->
         "failed": o.failed, "reason": o.reason, "hostname": o.metadata.get("hostname"),
         "assignments": o.assignments, "values": {v.name: v.value for v in o.values},
         "feasible": is_feasible(metrics, o.to_optimizer()), "best": o.id in best_ids,
-        "metadata": o.metadata,
+        "metadata": o.metadata, "resource": o.resource, "stopped": o.stopped,
+        "stop_reason": views.stop_reason(o.metadata),
     }
 
 
@@ -79,7 +111,7 @@ def open_rows(snap: Snapshot) -> list[dict[str, Any]]:
             "lease_age": None if s.claimed is None or s.state is not SuggestionState.RUNNING
             else max(0.0, (snap.server_ms - s.claimed) / 1000),
             "age": max(0.0, (snap.server_ms - s.created) / 1000) if s.created else None,
-            "assignments": s.assignments,
+            "assignments": s.assignments, "step": s.step,
         })
     return rows
 
@@ -111,7 +143,8 @@ def eta_seconds(snap: Snapshot) -> float | None:
 
 def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
     """`coordinator status`'s view of the snapshot, with the fraction done and a pace."""
-    status = views.summarize(snap.experiment, snap.observations, snap.open_suggestions, best)
+    status = views.summarize(snap.experiment, snap.observations, snap.open_suggestions, best,
+                             resource_spent=snap.resource_spent)
     return {
         "observations": status.observations, "budget": status.budget,
         "fraction": _fraction(status.observations, status.budget),
@@ -119,6 +152,9 @@ def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
         "queued": status.queued, "workers": status.workers,
         "best_metric": status.best_metric, "best_value": status.best_value,
         "eta_seconds": eta_seconds(snap), "state": status.state,
+        "stopped": status.stopped, "resource": status.resource,
+        "resource_spent": status.resource_spent, "resource_budget": status.resource_budget,
+        "reported": snap.reported,
     }
 
 
@@ -133,6 +169,12 @@ def experiment_info(experiment: Experiment) -> dict[str, Any]:
                        for p in spec.parameters],
         "metrics": [{"name": m.name, "objective": m.objective, "strategy": m.strategy,
                      "threshold": m.threshold} for m in spec.metrics],
+        "early_stopping": None if spec.early_stopping is None else {
+            "scheduler": spec.early_stopping.scheduler, "metric": spec.early_stopping.metric,
+            "resource": spec.early_stopping.resource,
+            "max_resource": spec.early_stopping.max_resource,
+            "milestones": spec.early_stopping.milestones(0)},
+        "resource_budget": spec.resource_budget,
     }
 
 

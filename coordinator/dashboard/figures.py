@@ -1,8 +1,9 @@
 """The plots of an experiment as plain data, drawn by svg.py (dashboard, report) and png.py.
 
 A figure holds numbers and labels only, so that the SVG and PNG renderers stay dumb and draw
-exactly the same thing: history of the best value, one scatter per parameter, parallel
-coordinates, the Pareto front of two optimized metrics and one chart per constraint.
+exactly the same thing: history of the best value, the learning curves of runs that reported
+progress, one scatter per parameter, parallel coordinates, the Pareto front of two optimized
+metrics and one chart per constraint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from coordinator.dashboard.snapshot import Snapshot
-from coordinator.state.records import ObservationRecord
+from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.records import ObservationRecord, Report
 from optimizer import Metric, Parameter
 from optimizer.best import pareto_mask
 from optimizer.metrics import constraints, is_feasible
@@ -38,9 +40,12 @@ class Axis:
 class Series:
     label: str
     points: list[tuple[float, float]]
-    style: str = "dots"  # dots | line | step
+    style: str = "dots"  # dots | line | step | curve (a thin line, one tooltip for all of it)
     color: str = BLUE
-    tips: list[str] = field(default_factory=list)  # one tooltip per point
+    tips: list[str] = field(default_factory=list)  # one tooltip per point (curve: one)
+    opacity: float = 1.0
+    end: bool = False  # a cross on the last point: where the scheduler stopped the run
+    width: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Figure:
     y: Axis = Axis("")
     series: list[Series] = field(default_factory=list)
     hlines: list[tuple[float, str]] = field(default_factory=list)  # (y, label): thresholds
+    vlines: list[tuple[float, str]] = field(default_factory=list)  # (x, label): rungs
     axes: list[Axis] = field(default_factory=list)  # parallel: one axis per column
     rows: list[list[float | None]] = field(default_factory=list)  # parallel: polylines
     shades: list[float] = field(default_factory=list)  # parallel: 0 (worst) .. 1 (best)
@@ -75,6 +81,8 @@ def figures(snap: Snapshot, best: list[ObservationRecord]) -> list[Figure]:
     goals = list(spec.optimized_metrics)
     done = [o for o in snap.observations if not o.failed]
     found: list[Figure] = [history(done, m, spec.metrics, i) for i, m in enumerate(goals)]
+    if snap.reported:
+        found.append(learning_curves(snap, {o.suggestion for o in best if o.suggestion}))
     if len(goals) == 2:
         found.append(pareto(done, goals, spec.metrics))
     for i, m in enumerate(constraints(spec.metrics)):
@@ -236,3 +244,73 @@ def constraint_chart(done: list[ObservationRecord], metric: Metric, index: int) 
                 Series("misses the threshold", missed, "dots", RED, tips[False])],
         hlines=[(float(metric.threshold), f"threshold {metric.threshold:g}")],
         note="no successful observation yet")
+
+
+CURVE_POINTS = 200  # the most points one learning curve is drawn with
+CURVES_POINTS = 20_000  # and all of them together (fewer per curve when there are many)
+
+
+def ranked_metric(spec: ExperimentSpec) -> Metric:
+    """What the learning curves show: the metric early stopping ranks runs by, else the first
+    optimized metric (the one the history and the scatters show)."""
+    by_name = {m.name: m for m in spec.metrics}
+    if spec.early_stopping is not None and spec.early_stopping.metric in by_name:
+        return by_name[spec.early_stopping.metric]
+    return (spec.optimized_metrics or spec.metrics)[0]
+
+
+def learning_curves(snap: Snapshot, best_runs: set[str]) -> Figure:
+    """Every run's ranked metric by the resource it reached (snap.curves, a bounded choice of
+    runs): completed runs in blue, stopped ones faded with a cross where they stopped, runs
+    still going in orange, the best in green and on top; rungs as vertical lines."""
+    spec = snap.experiment.spec
+    stopping = spec.early_stopping
+    metric, resource = ranked_metric(spec), stopping.resource if stopping else "step"
+    ended = {o.suggestion: o for o in snap.observations if o.suggestion and not o.failed}
+    open_ids = {s.id for s in snap.open_suggestions}
+    limit = max(30, min(CURVE_POINTS, CURVES_POINTS // max(len(snap.curves), 1)))
+    series: list[Series] = []
+    for sid, reports in snap.curves.items():
+        points = thin([(r.step, r.values[metric.name]) for r in reports
+                       if metric.name in r.values and math.isfinite(r.values[metric.name])],
+                      limit)
+        run = ended.get(sid)
+        if points and (run is not None or sid in open_ids):
+            series.append(_curve(sid, run, points, sid in best_runs, resource, reports))
+    series.sort(key=lambda c: ("stopped early", "completed", "running", "best").index(c.label))
+    rungs = stopping.milestones(0) if stopping else []
+    steps = [x for c in series for x, _ in c.points]
+    log = bool(stopping and stopping.ranks_rungs and steps and min(steps) > 0)
+    return Figure(
+        name="curves", title=f"Learning curves: {metric.name} by {resource}",
+        x=Axis(resource, log=log), y=Axis(metric.name), series=series,
+        vlines=[(m, f"{resource} {m:g}") for m in rungs],
+        note="no run has reported progress yet")
+
+
+def _curve(sid: str, run: ObservationRecord | None, points: list[tuple[float, float]],
+           best: bool, resource: str, reports: list[Report]) -> Series:
+    last = f"{resource} {reports[-1].step:g}"
+    if run is None:
+        return Series("running", points, "curve", ORANGE, [f"run {sid}: running, at {last}"],
+                      opacity=0.9, width=1.6)
+    reason = str(run.metadata.get("stop_reason") or "")
+    tip = f"run {sid} (observation {run.id}): " + (
+        f"stopped early at {last}" if run.stopped else f"completed at {last}") + (
+        f"; {reason}" if reason else "")
+    if best:
+        return Series("best", points, "curve", GREEN, [tip], width=3.0, end=run.stopped)
+    if run.stopped:
+        return Series("stopped early", points, "curve", GREY, [tip], opacity=0.55, end=True,
+                      width=1.3)
+    return Series("completed", points, "curve", BLUE, [tip], opacity=0.85, width=1.8)
+
+
+def thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
+    """At most `limit` points, evenly spread over the curve, its first and last kept."""
+    if len(points) <= limit:
+        return points
+    if limit < 2:
+        return points[-1:]
+    picks = sorted({round(i * (len(points) - 1) / (limit - 1)) for i in range(limit)})
+    return [points[i] for i in picks]

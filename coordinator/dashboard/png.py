@@ -43,11 +43,20 @@ def write_png(figure: Figure, path: Path, dpi: int = 150) -> Path:
 
 
 def _xy(ax: Any, figure: Figure) -> None:
+    labelled: set[str] = set()
     for series in figure.series:
         if not series.points:
             continue
         xs, ys = zip(*series.points, strict=True)
-        if series.style == "step":
+        if series.style == "curve":  # many of one kind: one legend entry for them all
+            label = "_" if series.label in labelled else series.label
+            labelled.add(series.label)
+            ax.plot(xs, ys, "-", color=series.color, lw=series.width * 0.6,
+                    alpha=series.opacity, label=label, marker="o" if len(xs) == 1 else None,
+                    ms=3)
+            if series.end:
+                ax.plot(xs[-1:], ys[-1:], "x", color="#dc2626", ms=5, alpha=0.8)
+        elif series.style == "step":
             ax.step(xs, ys, where="post", color=series.color, lw=2, label=series.label)
         elif series.style == "line":
             ax.plot(xs, ys, "-o", color=series.color, lw=2, ms=5, label=series.label)
@@ -56,6 +65,10 @@ def _xy(ax: Any, figure: Figure) -> None:
                        linewidths=0.5, label=series.label)
     for y, label in figure.hlines:
         ax.axhline(y, color="#6b7280", ls="--", lw=1, label=label)
+    for x, label in figure.vlines:
+        ax.axvline(x, color="#6b7280", ls="--", lw=0.8)
+        ax.annotate(label, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                    textcoords="offset points", fontsize=7, color="#374151")
     _axis(ax, figure.x, "x")
     ax.set_ylabel(figure.y.label)
     ax.grid(True, color="#e5e7eb")

@@ -47,7 +47,7 @@ def build(service: Service, experiment_id: str) -> tuple[str, list[Figure]]:
     snap = data.snapshot(service, experiment_id)
     best = views.best(service, snap.experiment, snap.observations)
     view = data.experiment_view(service, snap)
-    found = figures(snap, best)
+    found = figures(data.with_curves(service, snap, best), best)
     parts = [_header(view), _best(view), "<h2>Figures</h2><div class='figs'>",
              *[svg.render(f) for f in found], "</div>", _constraints(view),
              _observations(view), _failed(view)]
@@ -63,6 +63,10 @@ def _header(view: dict[str, Any]) -> str:
     kpis = [("observations", f"{p['observations']} / {p['budget'] or '–'}"),
             (f"best {p['best_metric'] or ''}", p["best_value"]), ("failed", p["failed"]),
             ("open", p["open"]), ("state", p["state"])]
+    if p["reported"] or p["resource"]:
+        budget = "" if p["resource_budget"] is None else f" / {p['resource_budget']:g}"
+        kpis += [("stopped early", p["stopped"]),
+                 (f"{p['resource'] or 'step'} used", f"{p['resource_spent']:g}{budget}")]
     cards = "".join(f"<div class='kpi'><span class='muted'>{t(k)}</span><b>{t(v)}</b></div>"
                     for k, v in kpis)
     return (f"<h1>{t(e['name'])}</h1><div class='muted'>experiment {t(e['id'])} · optimizer "
@@ -106,8 +110,14 @@ def _observations(view: dict[str, Any]) -> str:
         "ok" if o["feasible"] else "infeasible")), *[o["assignments"].get(p) for p in params],
         *[o["values"].get(m) for m in metrics], o["duration"], o["hostname"]]
         for o in view["observations"]]
-    return (f"<h2>Observations ({len(rows)})</h2>"
-            + _table(["id", "status", *params, *metrics, "duration s", "host"], rows))
+    headers = ["id", "status", *params, *metrics, "duration s", "host"]
+    progress = view["progress"]
+    if progress["reported"] or progress["resource"]:  # the step each run reached
+        headers.insert(2, progress["resource"] or "step")
+        for row, o in zip(rows, view["observations"], strict=True):
+            reached = "–" if o["resource"] is None else f"{o['resource']:g}"
+            row.insert(2, f"{reached} (stopped)" if o["stopped"] else reached)
+    return f"<h2>Observations ({len(rows)})</h2>" + _table(headers, rows)
 
 
 def _failed(view: dict[str, Any]) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.records import Experiment, ObservationRecord, Report, Suggestion
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,8 @@ class Snapshot:
     open_suggestions: list[Suggestion]
     server_ms: int
     version: str
+    resource_spent: float = 0.0  # every run's reported resource (Store.resource_spent)
+    reported: bool = False  # some run reported progress: the learning curves are worth a figure
+    # The learning curves of some runs (data.with_curves): read only to draw the figures,
+    # never for the page's JSON, which polls far more often.
+    curves: Mapping[str, list[Report]] = field(default_factory=dict)

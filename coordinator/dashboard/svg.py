@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from coordinator.dashboard.figures import GREY, INK, Axis, Figure, Series
+from coordinator.dashboard.figures import GREY, INK, RED, Axis, Figure, Series
 
 WIDTH, HEIGHT = 600, 360
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 54, 52
@@ -90,7 +90,7 @@ def render(figure: Figure) -> str:
 
 
 def _xy(figure: Figure) -> str:
-    xs = [x for s in figure.series for x, _ in s.points]
+    xs = [x for s in figure.series for x, _ in s.points] + [x for x, _ in figure.vlines]
     ys = [y for s in figure.series for _, y in s.points] + [y for y, _ in figure.hlines]
     sx = Scale(figure.x, xs, LEFT, WIDTH - RIGHT)
     sy = Scale(figure.y, ys, HEIGHT - BOTTOM, TOP)
@@ -100,9 +100,25 @@ def _xy(figure: Figure) -> str:
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py:.1f}" y2="{py:.1f}" '
                      f'stroke="#6b7280" stroke-dasharray="6 4"/><text x="{WIDTH - RIGHT - 4}" '
                      f'y="{py - 5:.1f}" text-anchor="end" fill="#374151">{text(label)}</text>')
+    parts.append(_vlines(figure.vlines, sx))
     parts += [_series(s, sx, sy) for s in figure.series]
     parts.append(_legend([s for s in figure.series if s.points]))
     return "".join(parts)
+
+
+def _vlines(lines: list[tuple[float, str]], sx: Scale) -> str:
+    """Dashed vertical lines (the rungs), each labelled at the top unless the label would run
+    into the one before."""
+    out, free_from = [], float("-inf")
+    for x, label in sorted(lines):
+        px = sx(x)
+        out.append(f'<line class="rung" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" '
+                   f'y2="{HEIGHT - BOTTOM}" stroke="#6b7280" stroke-dasharray="4 4"/>')
+        if px >= free_from:
+            out.append(f'<text x="{px + 3:.1f}" y="{TOP + 12}" font-size="10" fill="#374151">'
+                       f'{text(label, 24)}</text>')
+            free_from = px + 10 + 6 * min(len(label), 24)
+    return "".join(out)
 
 
 def _grid(sx: Scale, sy: Scale) -> str:
@@ -130,6 +146,8 @@ def _series(series: Series, sx: Scale, sy: Scale) -> str:
     pixels = [(sx(x), sy(y)) for x, y in series.points]
     if not pixels:
         return ""
+    if series.style == "curve":
+        return _curve(series, pixels)
     if series.style in ("line", "step"):
         path = _path(pixels, series.style == "step")
         line = (f'<path d="{path}" fill="none" stroke="{series.color}" stroke-width="2.5" '
@@ -138,6 +156,21 @@ def _series(series: Series, sx: Scale, sy: Scale) -> str:
             return line
         return line + _dots(series, pixels, 4.5)
     return _dots(series, pixels, 4)
+
+
+def _curve(series: Series, pixels: list[tuple[float, float]]) -> str:
+    """One run: a path (a lone point drawn as a dot by its round cap) with its tooltip, and
+    a cross where the scheduler stopped it."""
+    path = _path(pixels, False) + ("h0.01" if len(pixels) == 1 else "")
+    tip = f"<title>{text(series.tips[0])}</title>" if series.tips else ""
+    out = (f'<path class="run" d="{path}" fill="none" stroke="{series.color}" '
+           f'stroke-width="{series.width:g}" stroke-opacity="{series.opacity:g}" '
+           f'stroke-linejoin="round" stroke-linecap="round">{tip}</path>')
+    if series.end:
+        x, y = pixels[-1]
+        out += (f'<path class="stop" d="M{x - 3.5:.1f},{y - 3.5:.1f}l7,7m0,-7l-7,7" '
+                f'stroke="{RED}" stroke-width="1.6" stroke-opacity="0.8"/>')
+    return out
 
 
 def _path(pixels: list[tuple[float, float]], step: bool) -> str:
@@ -161,8 +194,11 @@ def _dots(series: Series, pixels: list[tuple[float, float]], radius: float) -> s
 
 def _legend(series: list[Series]) -> str:
     """One row under the title, left-aligned with the plot."""
-    out, x = [], float(LEFT)
+    out, x, seen = [], float(LEFT), set()
     for s in series:
+        if (s.label, s.color) in seen:
+            continue  # many series of one kind (learning curves) share one entry
+        seen.add((s.label, s.color))
         out.append(f'<circle cx="{x + 5}" cy="{TOP - 14}" r="5" fill="{s.color}"/>'
                    f'<text x="{x + 14}" y="{TOP - 10}" fill="#374151">{text(s.label, 24)}'
                    f'</text>')

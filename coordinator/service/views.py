@@ -102,14 +102,37 @@ def export_rows(experiment: Experiment, observations: list[ObservationRecord]
         row.update({"failed": o.failed, "reason": o.reason, "created": o.created,
                     "duration": o.duration, "hostname": o.metadata.get("hostname")})
         row["metadata"] = json.dumps(o.metadata, sort_keys=True)
+        # early stopping's columns come last, so that every earlier column keeps its place
+        row.update({"resource": o.resource, "stopped": o.stopped,
+                    "stop_reason": stop_reason(o.metadata)})
         rows.append(row)
     return rows
 
 
+def stop_reason(metadata: dict[str, Any]) -> str:
+    """Why the run ended at the step it reached (the scheduler's words), kept in metadata."""
+    reason = metadata.get("stop_reason")
+    return reason if isinstance(reason, str) else ""
+
+
+def export_record(text: str) -> str:
+    """A stored observation as `export --format json` gives it: with `resource`, `stopped`
+    and a top-level `stop_reason`. The stored JSON is passed through untouched but for a
+    prefix unless it needs more (a reason to lift, or a record older than the two fields), so
+    the export of an experiment without early stopping still re-encodes nothing."""
+    if '"stop_reason"' not in text and '"stopped": ' in text and '"resource": ' in text:
+        return '{"stop_reason": "", ' + text[1:]
+    data = json.loads(text)
+    data.setdefault("resource", None)
+    data.setdefault("stopped", False)
+    return json.dumps({"stop_reason": stop_reason(data.get("metadata") or {}),
+                       **dict(sorted(data.items()))}, allow_nan=False)
+
+
 def export(service: Service, experiment_id: str, fmt: str) -> str:
     experiment = service.experiment(experiment_id)
-    if fmt == "json":  # stored records are JSON already: one per line, no re-encoding
-        texts = service.observation_texts(experiment.id)
+    if fmt == "json":  # stored records are JSON already: one per line, hardly re-encoded
+        texts = [export_record(t) for t in service.observation_texts(experiment.id)]
         return "[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n"
     observations = service.observations(experiment)
     rows = export_rows(experiment, observations)

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from coordinator.api import create_app
 from coordinator.spec.config import validate_experiment
 from coordinator.state.tokens import Tokens
+from tests.unit.conftest import make_spec
+from tests.unit.test_learning_curves import ASHA, train
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -145,3 +147,16 @@ def test_json_responses_carry_the_hostile_names_verbatim_for_text_rendering(http
     view = json.loads(response.text)
     assert view["experiment"]["name"] == "exp " + HOSTILE
     assert view["observations"][0]["hostname"] == "host" + HOSTILE
+
+
+def test_the_learning_curves_figure_is_served_for_an_experiment_whose_runs_reported(
+        http, service):
+    experiment = service.create_experiment(make_spec(early_stopping=ASHA))
+    for quality in (0.9, 0.4):
+        train(service, experiment, quality, 9)
+    view = http.get(f"/dashboard/api/experiments/{experiment.id}").json()
+    assert "curves" in {f["name"] for f in view["figures"]}
+    assert [o["stopped"] for o in view["observations"]] == [False, True]
+    response = http.get(f"/dashboard/api/experiments/{experiment.id}/plots/curves.svg")
+    assert response.status_code == 200
+    assert response.text.count('class="run"') == 2 and response.text.count('class="stop"') == 1

@@ -122,6 +122,9 @@ function renderKpis(p) {
   setText("workers-count", p.workers.length);
   setText("failed-count", p.failed);
   setText("eta", p.state === "finished" ? "done" : duration(p.eta_seconds));
+  const budget = p.resource_budget === null ? "" : " / " + fmt(p.resource_budget);
+  setText("stopping-detail", p.reported || p.resource ? `${p.stopped} stopped early · ` +
+    `${p.resource || "step"} used ${fmt(p.resource_spent)}${budget}` : "");
 }
 
 function assignmentList(row, metrics) {
@@ -205,6 +208,10 @@ function renderFailed(d) {
 function columns(d) {
   const cols = [{key: "id", label: "Id", get: (o) => Number(o.id), num: true},
     {key: "status", label: "Status", get: status}];
+  if (d.progress.reported || d.experiment.early_stopping) {  // the step each run reached
+    const unit = d.experiment.early_stopping ? d.experiment.early_stopping.resource : "step";
+    cols.push({key: "resource", label: unit, get: (o) => o.resource, num: true});
+  }
   for (const p of d.experiment.parameters) {
     cols.push({key: "p:" + p.name, label: p.name, get: (o) => o.assignments[p.name], num: p.type !== "categorical"});
   }
@@ -251,6 +258,7 @@ function renderObservations(d) {
     if (state === "failed" && !o.failed) return false;
     if (state === "ok" && o.failed) return false;
     if (state === "feasible" && !o.feasible) return false;
+    if (state === "stopped" && !o.stopped) return false;
     if (!needle) return true;
     return cols.some((c) => fmt(c.get(o)).toLowerCase().includes(needle));
   }).sort((a, b) => view.sortDir * compare(sortCol.get(a), sortCol.get(b)));
@@ -260,6 +268,10 @@ function renderObservations(d) {
       const value = c.get(o);
       if (c.key === "status") return el("td", null, el("span", {class: "badge " + value}, value));
       if (c.key === "reason") return el("td", {class: "reason"}, value || "");
+      if (c.key === "resource" && o.stopped) {
+        return el("td", {class: "num", title: o.stop_reason || "stopped early"}, fmt(value), " ",
+          el("span", {class: "badge stopped"}, "stopped"));
+      }
       return el("td", {class: c.num ? "num" : ""}, c.show ? c.show(value) : fmt(value));
     }))));
 }
