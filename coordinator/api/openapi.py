@@ -26,11 +26,35 @@ PARAMETER = {"type": "object", "required": ["name"], "properties": {
 METRIC = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string"}, "objective": {"enum": ["maximize", "minimize"]},
     "strategy": {"enum": ["optimize", "constraint", "store"]}, "threshold": NUMBER}}
+COUNT = {"type": "integer", "minimum": 1}
+POSITIVE = {"type": "number", "exclusiveMinimum": True, "minimum": 0}
+FRACTION = {"type": "number", "minimum": 0, "exclusiveMaximum": True, "maximum": 1}
+CRITERION = {"type": "object", "required": ["lookback_checkpoints"], "properties": {
+    "type": {"enum": ["convergence"]}, "name": {"type": "string"}, "metric": {"type": "string"},
+    "lookback_checkpoints": COUNT, "min_checkpoints": COUNT,
+    "min_relative_improvement": FRACTION}}
+TRAINING_MONITOR = {"type": "object", "nullable": True,
+                    "description": "SigOpt's: stop a run once a metric stops improving; "
+                                   "checkpoints are its steps",
+                    "properties": {"max_checkpoints": COUNT, "early_stopping_criteria": {
+                        "type": "array", "items": CRITERION}}}
+EARLY_STOPPING = {"type": "object", "nullable": True, "required": ["scheduler"],
+                  "description": "Celeriac's schedulers; over the API a run's step is its "
+                                 "checkpoint number",
+                  "properties": {
+                      "scheduler": {"enum": ["asha", "hyperband", "median", "convergence"]},
+                      "metric": {"type": "string"}, "resource": {"type": "string"},
+                      "min_resource": POSITIVE, "max_resource": POSITIVE,
+                      "reduction_factor": {"type": "number", "minimum": 2},
+                      "brackets": COUNT, "min_samples": COUNT, "max_checkpoints": COUNT,
+                      "lookback_checkpoints": COUNT, "min_checkpoints": COUNT,
+                      "min_relative_improvement": FRACTION}}
 EXPERIMENT_FIELDS = {"name": {"type": "string"}, "parameters": {"type": "array",
                                                                 "items": PARAMETER},
                      "metrics": {"type": "array", "items": METRIC},
                      "parallel_bandwidth": {"type": "integer", "minimum": 1},
-                     "metadata": METADATA, "type": {"type": "string"}}
+                     "metadata": METADATA, "type": {"type": "string"},
+                     "training_monitor": TRAINING_MONITOR, "early_stopping": EARLY_STOPPING}
 VALUE = {"type": "object", "required": ["value"], "properties": {
     "name": {"type": "string"}, "value": NUMBER,
     "value_stddev": {"type": "number", "minimum": 0, "nullable": True}}}
@@ -61,8 +85,21 @@ SCHEMAS: dict[str, Any] = {
     "RunMerge": {"type": "object", "properties": {
         "state": {"enum": [state.value for state in RunState]},
         "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA}},
-    "Checkpoint": {"type": "object", "required": ["values"], "properties": {
-        "values": {"type": "array", "items": VALUE}}},
+    "CheckpointCreate": {"type": "object", "required": ["values"], "properties": {
+        "values": {"oneOf": [
+            {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["name", "value"],
+                "properties": {"name": {"type": "string"}, "value": NUMBER}}},
+            {"type": "object", "minProperties": 1, "additionalProperties": NUMBER}]},
+        "metadata": METADATA}},
+    "Checkpoint": {"type": "object", "required": ["object", "id", "should_stop"],
+                   "properties": {
+                       "object": {"enum": ["checkpoint"]}, "id": ID, "training_run": ID,
+                       "created": {"type": "integer"}, "metadata": METADATA,
+                       "should_stop": {"type": "boolean"},
+                       "stopping_reasons": {"type": "object",
+                                            "additionalProperties": {"type": "boolean"}},
+                       "values": {"type": "array", "items": VALUE}}},
     "Error": {"type": "object", "required": ["message", "status"], "properties": {
         "message": {"type": "string"}, "status": {"type": "integer"}}},
     "Pagination": {"type": "object", "required": ["object", "data", "count", "paging"],
@@ -86,7 +123,7 @@ def _errors() -> dict[str, Any]:
     body = {"content": {"application/json": {"schema": _ref("Error")}}}
     return {str(code): {"description": text, **body} for code, text in (
         (400, "invalid request"), (401, "no token"), (403, "unknown or revoked token"),
-        (404, "not found"))}
+        (404, "not found"), (409, "conflicts with the stored state"))}
 
 
 def _operation(endpoint: Any) -> dict[str, Any]:
@@ -94,7 +131,7 @@ def _operation(endpoint: Any) -> dict[str, Any]:
     params = [{"name": n, "in": "path", "required": True, "schema": ID if n != "project_id"
                and n != "client_id" else {"type": "string"}} for n in names]
     if endpoint.returns == "Pagination" and endpoint.path.endswith((
-            "suggestions", "observations", "training_runs")):
+            "suggestions", "observations", "training_runs", "checkpoints")):
         params += PAGING_PARAMS
     if endpoint.path.endswith("/training_runs") and endpoint.method == "GET":
         params.append({"name": "filters", "in": "query", "required": False,
@@ -105,6 +142,8 @@ def _operation(endpoint: Any) -> dict[str, Any]:
     ok = ({"204": {"description": "done"}} if endpoint.returns == "none" else
           {"200": {"description": "ok", "content": {"application/json": {
               "schema": _ref(endpoint.returns)}}}})
+    if endpoint.method == "POST" and endpoint.path.endswith("/checkpoints"):
+        ok["204"] = {"description": "logged (the request had X-Response-Content: skip)"}
     operation: dict[str, Any] = {"summary": endpoint.summary, "parameters": params,
                                  "responses": {**ok, **_errors()}}
     if endpoint.body:

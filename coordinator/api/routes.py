@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coordinator.api import ai, core, runs
+from coordinator.api import ai, checkpoints, core, runs
 from coordinator.api.http import Handler
 
 EXP = "/v1/experiments/{experiment_id}"
 AIEXP = "/v1/aiexperiments/{experiment_id}"
 PROJECT = "/v1/clients/{client_id}/projects/{project_id}"
+RUN = "/v1/training_runs/{run_id}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "TrainingRun"),
     Endpoint("MERGE", "/v1/training_runs/{run_id}", runs.merge_run,
              "Merge values or state into a run", "RunMerge", "TrainingRun"),
-    Endpoint("POST", "/v1/training_runs/{run_id}/checkpoints", runs.post_checkpoint,
-             "Log a checkpoint", "Checkpoint", "none"),
+    Endpoint("POST", EXP + "/training_runs", ai.post_run,
+             "Create a training run of a core experiment", "RunCreate", "TrainingRun"),
+    Endpoint("POST", RUN + "/checkpoints", checkpoints.post_checkpoint,
+             "Log a checkpoint: the early stopping's decision comes back in should_stop "
+             "(header X-Response-Content: skip gives 204)", "CheckpointCreate", "Checkpoint"),
+    Endpoint("GET", RUN + "/checkpoints", checkpoints.list_checkpoints,
+             "List a run's checkpoints, newest first", None, "Pagination"),
+    Endpoint("GET", RUN + "/checkpoints/{checkpoint_id}", checkpoints.get_checkpoint,
+             "Fetch a checkpoint", None, "Checkpoint"),
 )

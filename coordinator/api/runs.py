@@ -4,6 +4,10 @@ observation for that suggestion (failed when a metric is missing or the run fail
 A run is stored as the TrainingRun JSON the client reads; MERGE is a compare-and-set in the
 store (update_run.lua), so concurrent `log_metric` calls and the final state change never lose
 each other, and the run's state only moves along the RunState edges (a finished run stays so).
+
+A run with checkpoints (api/checkpoints.py) ends with its last checkpoint's values when it
+logged no final ones, the number of checkpoints as its resource, and `stopped` when the
+experiment's early stopping ended it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "
              "dev_metadata", "favorite", "files", "tags")
 STATES = tuple(RunState)
 MAX_RUN_CHARS = 1_000_000
+LOG = "checkpoint_log"  # the run's checkpoint bookkeeping, stored but never rendered
 
 
 def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
@@ -117,11 +122,11 @@ def _apply(patch: dict[str, Any]) -> Callable[[str], str]:
         merged["updated"] = int(time.time())
         if RunState(run["state"]).finishes_at(RunState(merged["state"])):
             merged["finished"], merged["completed"] = True, merged["updated"]
-        return _bounded(merged)
+        return bounded(merged)
     return change
 
 
-def _bounded(run: dict[str, Any]) -> str:
+def bounded(run: dict[str, Any]) -> str:
     """Each MERGE is checked, but merges add up: the merged run must still meet the metadata
     rule, and stay small (it travels whole in SIGOPT_CONTEXT to `start-worker` children)."""
     problems = Problems()
@@ -152,14 +157,20 @@ def locate(service: Service, raw_id: str, client: str) -> tuple[Experiment, str]
     return experiment, run_id
 
 
-def load(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
+def stored(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
     text = service.run(experiment.id, run_id)
     if text is None:
         raise NotFound(f"training run {run_id} not found")
-    return render(json.loads(text))
+    run: dict[str, Any] = json.loads(text)
+    return run
+
+
+def load(service: Service, experiment: Experiment, run_id: str) -> dict[str, Any]:
+    return render(stored(service, experiment, run_id))
 
 
 def render(run: dict[str, Any]) -> dict[str, Any]:
+    run.pop(LOG, None)
     values = run.get("values") or {}
     run["values"] = {name: {"object": "metric_evaluation", "name": name, "value_stddev": None,
                             **(item if isinstance(item, dict) else {})}
@@ -172,16 +183,30 @@ def finish(service: Service, experiment: Experiment, run: dict[str, Any]) -> Non
     suggestion = service.suggestion(experiment.id, str(run["suggestion"]))
     if suggestion is None or not suggestion.is_open:
         return
+    failed = RunState(run["state"]) is RunState.FAILED
+    count = int(run.get("checkpoint_count") or 0)
+    values = _final_values(service, experiment, run, count)
+    record = service.new_observation(experiment, suggestion, values, failed=failed,
+                                     reason="the training run failed" if failed else "",
+                                     metadata={"training_run": run["id"]},
+                                     resource=float(count) if count else None,
+                                     stopped=suggestion.stopped)
+    if service.try_observe(record) is ObserveReply.OK:
+        service.update_run(experiment.id, run["id"], _apply({"observation": record.id}))
+
+
+def _final_values(service: Service, experiment: Experiment, run: dict[str, Any], count: int
+                  ) -> dict[str, tuple[float, float | None]]:
+    """The values the run logged; when it logged none but has checkpoints, its last one's."""
     names = {m.name for m in experiment.spec.metrics}
     values = {name: (item["value"], item.get("value_stddev"))
               for name, item in (run.get("values") or {}).items()
               if name in names and isinstance(item, dict) and item.get("value") is not None}
-    failed = RunState(run["state"]) is RunState.FAILED
-    record = service.new_observation(experiment, suggestion, values, failed=failed,
-                                     reason="the training run failed" if failed else "",
-                                     metadata={"training_run": run["id"]})
-    if service.try_observe(record) is ObserveReply.OK:
-        service.update_run(experiment.id, run["id"], _apply({"observation": record.id}))
+    if values or not count:
+        return values
+    curve = service.store.curve(experiment.id, str(run["suggestion"]))
+    last = curve[-1].values if curve else {}
+    return {name: (value, None) for name, value in last.items() if name in names}
 
 
 def merge_run(call: Call) -> Reply:
@@ -203,17 +228,3 @@ def get_run(call: Call) -> dict[str, Any]:
 
 def experiment_runs(service: Service, experiment: Experiment) -> list[dict[str, Any]]:
     return [json.loads(text) for text in service.runs(experiment.id)]
-
-
-def post_checkpoint(call: Call) -> Reply:
-    """Checkpoints are counted, not kept: Celeriac optimizes on the final values only."""
-    experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
-    if not isinstance(call.body.get("values"), list | dict):
-        raise InvalidInput("values: required, the checkpoint's metric values")
-
-    def count(text: str) -> str:
-        run = json.loads(text)
-        run["checkpoint_count"] = int(run.get("checkpoint_count") or 0) + 1
-        return json.dumps(run)
-    call.service.update_run(experiment.id, run_id, count)
-    return Reply(status=204)

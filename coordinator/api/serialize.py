@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.records import Experiment, ObservationRecord, Report, Suggestion
 from coordinator.state.states import RunState, SuggestionState
 from optimizer import Metric, Parameter
 
@@ -42,7 +43,71 @@ def _spec_fields(spec: ExperimentSpec) -> dict[str, Any]:
             "metrics": [metric_json(m) for m in spec.metrics],
             "parallel_bandwidth": spec.parallel_bandwidth, "metadata": spec.metadata or None,
             "conditionals": [], "linear_constraints": [], "num_solutions": 1,
-            "development": False, "type": "offline"}
+            "development": False, "type": "offline",
+            "training_monitor": training_monitor_json(spec.early_stopping),
+            "early_stopping": early_stopping_json(spec.early_stopping)}
+
+
+def is_training_monitor(stopping: EarlyStopping) -> bool:
+    """What `training_monitor` parses to (config.py): convergence counted in checkpoints with
+    no max_resource. An `early_stopping` block saying exactly that is echoed the same way."""
+    return stopping.scheduler == "convergence" and stopping.resource == "checkpoint" \
+        and stopping.max_resource is None
+
+
+def training_monitor_json(stopping: EarlyStopping | None) -> dict[str, Any] | None:
+    """SigOpt's TrainingMonitor; min_relative_improvement (Celeriac's) only when given."""
+    if stopping is None or not is_training_monitor(stopping):
+        return None
+    criteria = [{"object": "training_early_stopping_criteria", "type": "convergence",
+                 "name": c.name or None, "metric": c.metric,
+                 "lookback_checkpoints": c.lookback_checkpoints,
+                 "min_checkpoints": c.min_checkpoints,
+                 **({"min_relative_improvement": c.min_relative_improvement}
+                    if c.min_relative_improvement else {})}
+                for c in stopping.criteria]
+    return {"object": "training_monitor", "max_checkpoints": stopping.max_checkpoints,
+            "early_stopping_criteria": criteria}
+
+
+def early_stopping_json(stopping: EarlyStopping | None) -> dict[str, Any] | None:
+    """Celeriac's `early_stopping` block as a config would give it (it validates back to the
+    same settings); null when there is none or it is a training_monitor."""
+    if stopping is None or is_training_monitor(stopping):
+        return None
+    block: dict[str, Any] = {"scheduler": stopping.scheduler, "metric": stopping.metric,
+                             "resource": stopping.resource,
+                             "max_resource": stopping.max_resource,
+                             "max_checkpoints": stopping.max_checkpoints}
+    if stopping.scheduler == "convergence":
+        first = stopping.criteria[0]
+        block.update(lookback_checkpoints=first.lookback_checkpoints,
+                     min_checkpoints=first.min_checkpoints,
+                     min_relative_improvement=first.min_relative_improvement)
+        return block
+    block["min_resource"] = stopping.min_resource
+    if stopping.scheduler == "median":
+        block["min_samples"] = stopping.min_samples
+    else:
+        block["reduction_factor"] = stopping.reduction_factor
+    if stopping.scheduler == "hyperband":
+        block["brackets"] = stopping.brackets
+    return block
+
+
+def checkpoint_json(checkpoint_id: str, run_id: str, report: Report, spec: ExperimentSpec,
+                    metadata: Mapping[str, Any] | None, reasons: dict[str, bool]
+                    ) -> dict[str, Any]:
+    """SigOpt's Checkpoint: should_stop is true once any stopping reason holds; values in the
+    experiment's metric order."""
+    names = [m.name for m in spec.metrics]
+    return {"object": "checkpoint", "id": checkpoint_id, "created": int(report.at),
+            "metadata": dict(metadata) if metadata else None,
+            "should_stop": any(reasons.values()), "stopping_reasons": reasons,
+            "training_run": run_id,
+            "values": [{"object": "metric_evaluation", "name": name, "value": value,
+                        "value_stddev": None} for name, value in
+                       sorted(report.values.items(), key=lambda item: names.index(item[0]))]}
 
 
 def experiment_json(experiment: Experiment, meta: Mapping[str, str],

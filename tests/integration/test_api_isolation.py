@@ -44,8 +44,11 @@ def client_b_objects(b: TestClient) -> dict[str, str]:
     open_sid = b.post(f"/v1/experiments/{core}/suggestions", json={}).json()["id"]
     ai = b.post("/v1/clients/team-b/projects/proj/aiexperiments", json=AI).json()["id"]
     run = b.post(f"/v1/aiexperiments/{ai}/training_runs", json={}).json()["id"]
+    checkpoint = b.post(f"/v1/training_runs/{run}/checkpoints",
+                        json={"values": [{"name": "v", "value": 1}]}).json()["id"]
     return {"core": core, "suggestion_id": open_sid, "observation_id": oid, "ai": ai,
-            "run_id": run, "client_id": "team-b", "project_id": "proj"}
+            "run_id": run, "checkpoint_id": checkpoint, "client_id": "team-b",
+            "project_id": "proj"}
 
 
 def body_for(method: str, path: str, ids: dict[str, str]) -> dict | None:
