@@ -20,7 +20,6 @@ import fsspec
 from coordinator.infra.embedded import data_home
 from coordinator.state.store import step_text
 
-
 STORE_ENV = "CELERIAC_CHECKPOINT_STORE"  # a worker's default when the experiment names none
 
 

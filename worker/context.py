@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator.service.progress import report as record_report
+from coordinator.spec.tasks import task_of
 from coordinator.state.records import Experiment
 from coordinator.state.states import CheckpointReply, ReportReply
 from coordinator.state.store import Store
@@ -58,6 +59,8 @@ class TrainingContext:
         self.stopped = False  # the scheduler stopped it (not merely reaching its end)
         self.lost = False
         self.step: float | None = None  # the last step reported, known after refresh()
+        # SigOpt's multitask: which (cheaper) version of the evaluation to run
+        self.task = task_of(experiment.spec.tasks, suggestion_id)
         self._checkpoints: CheckpointStore | None = None
 
     # progress ---------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ SUGGESTION_ENV = "CELERIAC_SUGGESTION_ID"
 EPOCH_ENV = "CELERIAC_EPOCH"
 CHECKPOINT_ENV = "CELERIAC_CHECKPOINT"
 CHECKPOINT_STEP_ENV = "CELERIAC_CHECKPOINT_STEP"
+TASK_ENV = "CELERIAC_TASK"  # multitask experiments: the task's name
+TASK_COST_ENV = "CELERIAC_TASK_COST"
 
 if TYPE_CHECKING:
     from worker.context import TrainingContext
@@ -44,10 +46,18 @@ if TYPE_CHECKING:
 
 def child_env(redis_url: str, context: TrainingContext) -> dict[str, str]:
     """What a command's process needs to report and checkpoint as its worker would."""
+    task = {TASK_ENV: context.task.name, TASK_COST_ENV: repr(context.task.cost)} \
+        if context.task else {}
     return {REDIS_ENV: redis_url, EXPERIMENT_ENV: context.experiment.id,
             SUGGESTION_ENV: context.suggestion_id, EPOCH_ENV: str(context.epoch),
             CHECKPOINT_ENV: context.resume_from,
-            CHECKPOINT_STEP_ENV: repr(context.start_step)}
+            CHECKPOINT_STEP_ENV: repr(context.start_step), **task}
+
+
+def task() -> tuple[str, float] | None:
+    """In a multitask experiment, the (name, cost) of the task to evaluate; else None."""
+    name = os.environ.get(TASK_ENV)
+    return (name, float(os.environ[TASK_COST_ENV])) if name else None
 
 
 @cache

@@ -96,7 +96,7 @@ def post_suggestion(call: Call) -> dict[str, Any]:
         suggestion = create_manual_suggestion(call.service, experiment.id, assignments, metadata)
     else:
         suggestion = create_suggestion_now(call.service, experiment, metadata=metadata)
-    return serialize.suggestion_json(suggestion)
+    return serialize.suggestion_json(suggestion, experiment.spec)
 
 
 def _state_filter(call: Call) -> str | None:
@@ -111,7 +111,8 @@ def list_suggestions(call: Call) -> dict[str, Any]:
     ids = call.service.suggestion_ids(experiment.id, open_only=bool(_state_filter(call)))
     chosen, meta = page_ids(ids, call.query)
     found = {s.id: s for s in call.service.suggestions_by_id(experiment.id, chosen)}
-    return wrap([serialize.suggestion_json(found[i]) for i in chosen if i in found], meta)
+    return wrap([serialize.suggestion_json(found[i], experiment.spec) for i in chosen
+                 if i in found], meta)
 
 
 def get_suggestion(call: Call) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def get_suggestion(call: Call) -> dict[str, Any]:
     found = call.service.suggestion(experiment.id, sid) if sid else None
     if found is None or found.state is SuggestionState.DELETED:
         raise NotFound(f"suggestion {call.path['suggestion_id'][:40]!r} not found")
-    return serialize.suggestion_json(found)
+    return serialize.suggestion_json(found, experiment.spec)
 
 
 def delete_suggestions(call: Call) -> Reply:

@@ -54,7 +54,14 @@ EXPERIMENT_FIELDS = {"name": {"type": "string"}, "parameters": {"type": "array",
                      "metrics": {"type": "array", "items": METRIC},
                      "parallel_bandwidth": {"type": "integer", "minimum": 1},
                      "metadata": METADATA, "type": {"type": "string"},
-                     "training_monitor": TRAINING_MONITOR, "early_stopping": EARLY_STOPPING}
+                     "training_monitor": TRAINING_MONITOR, "early_stopping": EARLY_STOPPING,
+                     "tasks": {"type": "array", "minItems": 2, "maxItems": 10,
+                               "description": "SigOpt's multitask: cheaper evaluations, one "
+                                              "of cost 1",
+                               "items": {"type": "object", "required": ["name", "cost"],
+                                         "properties": {
+                                             "name": {"type": "string"},
+                                             "cost": {**POSITIVE, "maximum": 1}}}}}
 VALUE = {"type": "object", "required": ["value"], "properties": {
     "name": {"type": "string"}, "value": NUMBER,
     "value_stddev": {"type": "number", "minimum": 0, "nullable": True}}}

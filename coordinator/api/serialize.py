@@ -11,6 +11,7 @@ from typing import Any
 
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.spec.tasks import task_of
 from coordinator.state.records import Experiment, ObservationRecord, Report, Suggestion
 from coordinator.state.states import RunState, SuggestionState
 from optimizer import Metric, Parameter
@@ -44,6 +45,7 @@ def _spec_fields(spec: ExperimentSpec) -> dict[str, Any]:
             "parallel_bandwidth": spec.parallel_bandwidth, "metadata": spec.metadata or None,
             "conditionals": [], "linear_constraints": [], "num_solutions": 1,
             "development": False, "type": "offline",
+            "tasks": [t.to_json() for t in spec.tasks] or None,
             "training_monitor": training_monitor_json(spec.early_stopping),
             "early_stopping": early_stopping_json(spec.early_stopping)}
 
@@ -127,11 +129,16 @@ def aiexperiment_json(experiment: Experiment, meta: Mapping[str, str],
     return {**body, "object": "aiexperiment", "budget": experiment.spec.budget}
 
 
-def suggestion_json(s: Suggestion) -> dict[str, Any]:
+def suggestion_json(s: Suggestion, spec: ExperimentSpec) -> dict[str, Any]:
+    task = task_of(spec.tasks, s.id)
     return {"object": "suggestion", "id": s.id, "experiment": s.experiment,
             "assignments": s.assignments, "state": "open" if s.is_open else "closed",
             "created": s.created // 1000, "deleted": s.state is SuggestionState.DELETED,
-            "metadata": s.metadata or None}
+            "metadata": s.metadata or None, "task": task.to_json() if task else None}
+
+
+def task_json(o: ObservationRecord) -> dict[str, Any] | None:
+    return {"object": "task", **o.task} if o.task else None
 
 
 def values_json(o: ObservationRecord) -> list[dict[str, Any]]:
@@ -150,13 +157,13 @@ def observation_json(o: ObservationRecord, spec: ExperimentSpec) -> dict[str, An
     return {"object": "observation", "id": o.id, "experiment": o.experiment,
             "suggestion": o.suggestion, "assignments": o.assignments, "created": int(o.created),
             "failed": o.failed, "metadata": o.metadata or None, "values": values_json(o),
-            **_single_value(o, spec), "task": None}
+            **_single_value(o, spec), "task": task_json(o)}
 
 
 def best_assignments_json(o: ObservationRecord, spec: ExperimentSpec) -> dict[str, Any]:
     return {"object": "best_assignments", "id": o.id, "assignments": o.assignments,
             "metadata": o.metadata or None, "values": values_json(o),
-            **_single_value(o, spec), "task": None}
+            **_single_value(o, spec), "task": task_json(o)}
 
 
 def core_progress(observations: list[ObservationRecord], best: list[ObservationRecord],

@@ -15,6 +15,7 @@ from coordinator.engine.suggester import Suggester
 from coordinator.errors import InvalidInput, NotFound, SuggestionClosed, SuggestionNotFound
 from coordinator.infra.connection import connect
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.spec.tasks import task_of
 from coordinator.state.records import Experiment, MetricValue, ObservationRecord, Suggestion
 from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState, TakeReply
 from coordinator.state.store import Counts, RunUpdate, Store
@@ -138,7 +139,9 @@ class Service:
                         reason: str = "", metadata: dict[str, Any] | None = None,
                         duration: float | None = None, resource: float | None = None,
                         stopped: bool = False) -> ObservationRecord:
-        """Builds (does not store) an observation; bad metric values make it a failed one."""
+        """Builds (does not store) an observation; bad metric values make it a failed one. In a
+        multitask experiment it is of the suggestion's task."""
+        task = task_of(experiment.spec.tasks, suggestion.id)
         if not failed:
             problem = metric_problem(experiment.spec, values)
             if problem:
@@ -150,7 +153,8 @@ class Service:
                                                        float(s)) for n, (v, s) in values.items()),
             failed=failed, reason=reason[:2000], metadata=dict(metadata or {}),
             created=round(time.time(), 3), duration=duration, resource=resource,
-            stopped=stopped and not failed)
+            stopped=stopped and not failed,
+            task={"name": task.name, "cost": task.cost} if task else None)
 
     def observe(self, observation: ObservationRecord, epoch: int | None = None
                 ) -> ObserveReply:

@@ -18,6 +18,7 @@ from coordinator.errors import ConfigError
 from coordinator.spec import early_stopping_config
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import Evaluation, ExperimentSpec
+from coordinator.spec.tasks import validate_tasks
 from coordinator.spec.validation import (
     Problems,
     as_choice,
@@ -35,7 +36,7 @@ from optimizer import Metric, Parameter, Settings, SettingsError
 TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
-            "resource_budget")
+            "resource_budget", "tasks")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value")
 METRIC_KEYS = ("name", "objective", "strategy", "threshold")
@@ -121,6 +122,10 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     stopping = _early_stopping(top, metrics, problems)
     checkpoints = early_stopping_config.checkpoints(top.get("checkpoints"), problems)
     resource_budget = early_stopping_config.resource_budget(top, problems)
+    tasks = validate_tasks(top["tasks"], problems) if top.get("tasks") is not None else ()
+    if tasks and stopping is not None:
+        problems.add("tasks", "give either tasks (cheaper evaluations) or early_stopping "
+                     "(shorter ones), not both")
     if problems:
         raise ConfigError(problems.lines, source)
     assert name is not None and budget is not False
@@ -128,7 +133,8 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
                           budget=budget, parallel_bandwidth=bandwidth or 1,
                           max_attempts=max_attempts or 3, evaluation=evaluation,
                           optimizer=settings, metadata=metadata, early_stopping=stopping,
-                          checkpoints=checkpoints, resource_budget=resource_budget)
+                          checkpoints=checkpoints, resource_budget=resource_budget,
+                          tasks=tasks)
 
 
 def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems

@@ -99,10 +99,7 @@ def _rungs(block: Mapping[str, Any], scheduler: str, metric: Metric, resource: s
         if block.get("brackets") is not None:
             given = as_int(block["brackets"], f"{path}.brackets", problems, low=1,
                            high=max(1, levels))
-            if given is None:
-                problems.add(f"{path}.brackets", f"min_resource {min_resource:g}, max_resource "
-                             f"{max_resource:g} and reduction_factor {eta:g} allow 1 to "
-                             f"{max(1, levels)} brackets")
+            if given is None:  # the range is what min/max_resource and the factor allow
                 return None
             brackets = given
     return EarlyStopping(scheduler, metric.name, metric.sign, resource, min_resource,

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from coordinator.spec.early_stopping import Checkpoints, EarlyStopping
+from coordinator.spec.tasks import Task
 from optimizer import Metric, Parameter, Settings, Space
 
 
@@ -38,9 +39,14 @@ class ExperimentSpec:
     early_stopping: EarlyStopping | None = None
     checkpoints: Checkpoints = field(default_factory=Checkpoints)
     resource_budget: float | None = None  # total resource of every run, stopped ones too
+    tasks: tuple[Task, ...] = ()  # SigOpt's multitask: cheaper tasks of cost < 1
 
     @property
     def max_resource(self) -> float | None:
+        """The full resource the optimizer's fidelity model predicts at: max_resource, or a
+        cost of 1 in a multitask experiment."""
+        if self.tasks:
+            return 1.0
         return self.early_stopping.max_resource if self.early_stopping else None
 
     @property
@@ -77,4 +83,5 @@ class ExperimentSpec:
             if data.get("early_stopping") else None,
             checkpoints=Checkpoints.from_dict(data.get("checkpoints")),
             resource_budget=data.get("resource_budget"),
+            tasks=tuple(Task(**t) for t in data.get("tasks") or ()),
         )

@@ -76,6 +76,12 @@ class ObservationRecord:
     duration: float | None = None  # seconds the evaluation took, when a worker made it
     resource: float | None = None  # the step its run reached, when it reported progress
     stopped: bool = False  # an early-stopping scheduler ended the run before its end
+    task: dict[str, Any] | None = None  # {name, cost} in a multitask experiment
+
+    @property
+    def partial(self) -> bool:
+        """Its values are not a full evaluation's: stopped early, or of a task of cost < 1."""
+        return self.stopped or (self.task is not None and float(self.task["cost"]) < 1)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
@@ -98,8 +104,8 @@ class ObservationRecord:
             values={v.name: v.value for v in self.values if math.isfinite(v.value)},
             stddevs={v.name: v.value_stddev for v in self.values if v.value_stddev is not None},
             failed=self.failed,
-            resource=self.resource,
-            stopped=self.stopped,
+            resource=float(self.task["cost"]) if self.task is not None else self.resource,
+            stopped=self.partial,
         )
 
 

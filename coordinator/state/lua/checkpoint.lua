@@ -19,5 +19,6 @@ if state ~= "running" or redis.call("HGET", KEYS[1], "epoch") ~= ARGV[2] then
 end
 local previous = redis.call("HGET", KEYS[1], "checkpoint") or ""
 redis.call("HSET", KEYS[1], "checkpoint", ARGV[4], "checkpoint_step", ARGV[3])
+copy_progress(KEYS[1], "", "ckpt_")
 emit(KEYS[2], "type", "checkpointed", "sid", ARGV[1], "step", ARGV[3])
 return {"OK", previous}

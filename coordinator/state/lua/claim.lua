@@ -10,7 +10,8 @@
 -- ARGV[2] owner         who holds the lease ("hostname:pid")
 -- ARGV[3] ttl_ms        lease length
 -- A run resumed after a lost worker starts from its latest checkpoint: its reported step goes
--- back to the checkpoint's, so the resumed run reports on from there.
+-- back to the checkpoint's, so the resumed run reports on from there, and its progress fields
+-- (report counts, best scores) to what they were at that checkpoint (none for a fresh start).
 --
 -- Returns {"OK", epoch, attempts, assignments-json, checkpoint location or "", its step or ""}
 --       | {"UNKNOWN"} | {"CLOSED"} | {"DELETED"} | {"BUSY"} (running under a live or expired lease)
@@ -30,6 +31,7 @@ if checkpoint_step ~= "" then
 else
   redis.call("HDEL", KEYS[1], "step")
 end
+copy_progress(KEYS[1], "ckpt_", "")
 redis.call("ZADD", KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 emit(KEYS[3], "type", "claimed", "sid", ARGV[1], "owner", ARGV[2], "epoch", epoch)
 return {"OK", epoch, attempts, redis.call("HGET", KEYS[1], "assignments"), checkpoint,

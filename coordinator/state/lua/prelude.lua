@@ -42,3 +42,27 @@ local function close_suggestion(k, sid, oid, observation, failed)
   redis.call("HDEL", k[5], redis.call("HGET", k[2], "assignments"))
   record_observation(k[1], k[6], k[7], sid, oid, observation, failed)
 end
+
+-- A run's progress fields, which report.lua's rules read: how many reports it made and the best
+-- score (and at which report) per criterion. checkpoint.lua snapshots them with the checkpoint
+-- (prefix "ckpt_"), and claim.lua puts the snapshot back, or clears them for a fresh start, so a
+-- resumed run is judged by what its checkpoint holds, never by a lost attempt's later reports.
+local function is_progress_field(name)
+  return name == "reports" or string.sub(name, 1, 5) == "best:" or string.sub(name, 1, 8) == "best_at:"
+end
+
+local function copy_progress(suggestion, from_prefix, to_prefix)
+  local fields = redis.call("HGETALL", suggestion)
+  for i = 1, #fields, 2 do
+    local name = fields[i]
+    if string.sub(name, 1, #to_prefix) == to_prefix and is_progress_field(string.sub(name, #to_prefix + 1)) then
+      redis.call("HDEL", suggestion, name)
+    end
+  end
+  for i = 1, #fields, 2 do
+    local name = fields[i]
+    if string.sub(name, 1, #from_prefix) == from_prefix and is_progress_field(string.sub(name, #from_prefix + 1)) then
+      redis.call("HSET", suggestion, to_prefix .. string.sub(name, #from_prefix + 1), fields[i + 1])
+    end
+  end
+end

@@ -100,15 +100,16 @@ elseif plan.kind == "convergence" then
   end
 end
 
+-- A run at its full length is complete, whatever else holds: checked before the budget.
 local stopped = "1"
-if not reason and given(plan.resource_budget) and spent >= plan.resource_budget then
-  reason = "the resource budget of " .. num(plan.resource_budget) .. " is spent"
-end
 if not reason and given(plan.max_resource) and step >= plan.max_resource then
   reason, stopped = "reached max_resource " .. num(plan.max_resource), "0"
 end
 if not reason and given(plan.max_checkpoints) and count >= plan.max_checkpoints then
   reason, stopped = "reached max_checkpoints " .. plan.max_checkpoints, "0"
+end
+if not reason and given(plan.resource_budget) and spent >= plan.resource_budget then
+  reason = "the resource budget of " .. num(plan.resource_budget) .. " is spent"
 end
 if not reason then return {"CONTINUE"} end
 redis.call("HSET", KEYS[2], "stop", reason, "stopped", stopped)
