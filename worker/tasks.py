@@ -101,6 +101,9 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
         duration=round(time.monotonic() - started, 3), resource=context.step,
         stopped=context.stopped)
     status = service.observe(observation, epoch=claim.epoch)
+    if reason:  # one line a person reading the worker's log can act on
+        log.warning("suggestion %s of experiment %s failed: %s", suggestion_id, experiment.id,
+                    reason.split(" | ")[0][:300])
     if status is ObserveReply.OK:
         context.finish()
     else:

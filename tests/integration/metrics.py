@@ -64,3 +64,17 @@ def training(assignments: dict, run) -> object:
         if not run.report(epoch, loss):
             break
     return None if loss is None else {"loss": loss}
+
+
+def bad_reports(assignments: dict, run) -> object:
+    """Reports one good step, then the mistake its `mistake` assignment names: a step that goes
+    back, a NaN, or a metric the experiment does not have."""
+    run.report(2, 0.5)
+    mistake = assignments["mistake"]
+    if mistake == "backward":
+        run.report(1, 0.4)
+    elif mistake == "nan":
+        run.report(3, math.nan)
+    else:
+        run.report(3, accuracy=0.9)
+    return 0.1
