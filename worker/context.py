@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import pickle
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class TrainingContext:
         # SigOpt's multitask: which (cheaper) version of the evaluation to run
         self.task = task_of(experiment.spec.tasks, suggestion_id)
         self._checkpoints: CheckpointStore | None = None
+        self._scratch: list[Path] = []  # local copies of checkpoints, removed by close()
 
     # progress ---------------------------------------------------------------------------------
 
@@ -142,8 +144,9 @@ class TrainingContext:
         """A local copy of the checkpoint to resume from, or None."""
         if not self.resume_from:
             return None
-        local = Path(tempfile.mkdtemp(prefix="celeriac-resume-")) / "checkpoint"
-        return self.checkpoints.get(self.resume_from, local)
+        scratch = Path(tempfile.mkdtemp(prefix="celeriac-resume-"))
+        self._scratch.append(scratch)
+        return self.checkpoints.get(self.resume_from, scratch / "checkpoint")
 
     def _store_checkpoint(self, step: float, path: Path) -> None:
         store = self.checkpoints
@@ -159,6 +162,12 @@ class TrainingContext:
         self.resume_from, self.start_step = location, step
         if self.experiment.spec.checkpoints.keep != "all" and previous and previous != location:
             store.delete(previous)
+
+    def close(self) -> None:
+        """The evaluation ended: remove the local copies of checkpoints it loaded."""
+        for scratch in self._scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self._scratch.clear()
 
     def finish(self) -> None:
         """The run's observation is recorded: prune its checkpoints as the experiment says."""

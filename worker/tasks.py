@@ -85,7 +85,10 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
                   interruptible=not experiment.spec.evaluation.command)
     context = TrainingContext(service.store, experiment, suggestion_id, claim.epoch,
                               claim.assignments, claim.checkpoint, claim.checkpoint_step)
-    values, reason = _evaluate_under(lease, experiment.spec, suggestion, context)
+    try:
+        values, reason = _evaluate_under(lease, experiment.spec, suggestion, context)
+    finally:
+        context.close()
     if lease.handing_back.is_set():  # the worker is shutting down: no result, hand it back
         lease.release()
         return {"status": "RELEASED"}

@@ -85,7 +85,7 @@ def _rungs(block: Mapping[str, Any], scheduler: str, metric: Metric, resource: s
         if not eta:
             return None
     if min_resource >= max_resource:
-        problems.add(path, f"min_resource {min_resource:g} must be below max_resource "
+        problems.add(f"{path}.min_resource", f"{min_resource:g} must be below max_resource "
                      f"{max_resource:g}: no run could be stopped")
         return None
     levels = math.floor(math.log(max_resource / min_resource) / math.log(eta) + 1e-9)
