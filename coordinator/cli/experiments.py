@@ -4,6 +4,7 @@ sweep."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -54,6 +55,8 @@ def run(ctx: Context, target: str, workers: int, queue: str) -> None:
     check_runnable(experiment)
     status = _run_with_workers(ctx, experiment.id, workers, queue)
     _print_final(service, experiment.id, status)
+    if status is not None and status.observations and status.failed == status.observations:
+        sys.exit(1)  # every evaluation failed: not a success
 
 
 def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
@@ -102,7 +105,21 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
     _print_best(views.best(service, experiment, observations), observations)
 
 
+def _print_failures(observations: list[ObservationRecord]) -> None:
+    for reason, count in views.failure_reasons(observations):
+        click.echo(f"  {count} failed: {reason}")
+
+
 def _print_best(best: list[ObservationRecord], observations: list[ObservationRecord]) -> None:
+    failed = sum(o.failed for o in observations)
+    if failed:
+        click.echo(f"{failed} of {len(observations)} observations failed; the most frequent "
+                   f"reasons:")
+        _print_failures(observations)
+    if observations and failed == len(observations):
+        click.echo("no observation succeeded: fix the evaluation (the reasons above), then "
+                   "run again")
+        return
     if not best:
         stopped = sum(o.stopped for o in observations)
         click.echo("no observation meets every threshold yet" + (
@@ -133,6 +150,9 @@ def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None
             else []
         click.echo(f"experiment {current.id} ({current.name}) {current.state}: "
                    f"{describe(current, shown)}")
+        if current.failed:
+            experiment = ctx.service.experiment(current.id)
+            _print_failures(ctx.service.observations(experiment))
 
 
 def _watch(service: Service, current: views.Status) -> views.Status:

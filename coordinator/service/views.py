@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -142,3 +143,12 @@ def export(service: Service, experiment_id: str, fmt: str) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def failure_reasons(observations: list[ObservationRecord], top: int = 3
+                    ) -> list[tuple[str, int]]:
+    """The most frequent distinct reasons failed observations give, with their counts: the
+    reason's first part (before the traceback frames), so one bug counts once."""
+    counts = Counter(o.reason.split(" | ")[0].strip()[:300] or "no reason recorded"
+                     for o in observations if o.failed)
+    return counts.most_common(top)
