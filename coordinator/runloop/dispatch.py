@@ -27,6 +27,7 @@ class TaskSender:
         # per dispatch would double the coordinator's publishes for little.
         self.app.conf.task_send_sent_event = False
         self.queue = queue
+        self.redis_url = redis_url
 
     def send(self, experiment: Experiment, suggestion_id: str) -> None:
         timeout = experiment.spec.evaluation.timeout

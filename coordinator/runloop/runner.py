@@ -19,6 +19,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from coordinator.errors import InvalidInput
+from coordinator.infra.connection import redact
 from coordinator.infra.timing import Timing
 from coordinator.runloop.dispatch import Dispatcher, TaskSender
 from coordinator.runloop.sweeper import Sweeper
@@ -62,7 +63,9 @@ class Runner:
         store = self.service.store
         cursor = store.last_event_id(experiment.id)
         last_sweep, last_seen, last_shown = 0.0, None, 0.0
+        idle = NoWorkerHint(self.service, experiment, self.sender, self.timing)
         while not stop.is_set():
+            idle.check()
             if time.monotonic() - last_sweep >= self.timing.sweep_interval:
                 sweeper.sweep(experiment)
                 last_sweep = time.monotonic()
@@ -106,6 +109,36 @@ class Runner:
             if any(fields.get("type") not in idle for _, fields in events):
                 return cursor, events
         return cursor, []
+
+
+class NoWorkerHint:
+    """The classic first-hour mistake is a worker on another Redis (a forgotten
+    CELERIAC_REDIS_URL) or queue: the run sits at 0 with no hint. Once the claim timeout passes
+    with nothing claimed, say so once, naming the Redis URL (password masked) and the queue."""
+
+    def __init__(self, service: Service, experiment: Experiment, sender: TaskSender,
+                 timing: Timing) -> None:
+        self.service, self.experiment, self.sender = service, experiment, sender
+        self.deadline = time.monotonic() + timing.claim_timeout
+        self.timeout = timing.claim_timeout
+        self.observed = service.store.counts(experiment.id).observations
+        self.done = False
+
+    def check(self) -> None:
+        if self.done or time.monotonic() < self.deadline:
+            return
+        self.done = True
+        store = self.service.store
+        if store.counts(self.experiment.id).observations > self.observed:
+            return
+        open_now = store.suggestions(self.experiment.id, store.open_ids(self.experiment.id))
+        if any(s.claimed for s in open_now):
+            return
+        where = redact(getattr(self.sender, "redis_url", "") or "this Redis")
+        log.warning("no worker has claimed a suggestion in %g s: start workers with "
+                    "`CELERIAC_REDIS_URL=%s celery -A worker worker -Q %s` (same Redis, same "
+                    "queue), or pass --workers N", self.timeout, where,
+                    getattr(self.sender, "queue", "celeriac"))
 
 
 def resource_spent(service: Service, experiment: Experiment) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.processes import coordinator
+from tests.integration.processes import coordinator, end_group, start_coordinator, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -31,3 +31,19 @@ def test_an_all_failed_run_names_its_reason_and_exits_non_zero(env, tmp_path, se
     experiment_id = service.experiments()[0].id
     assert f"4 failed: {reason}" in coordinator(["status", experiment_id], env).stdout
     assert f"4 failed: {reason}" in coordinator(["best", experiment_id], env).stdout
+
+
+def test_a_run_with_no_worker_on_its_redis_says_so_after_the_claim_timeout(env, tmp_path,
+                                                                            redis_server):
+    config = tmp_path / "quiet.yml"
+    config.write_text(BROKEN.replace("no_such_function", "quadratic"))
+    log_path = tmp_path / "run.log"
+    process = start_coordinator(["run", str(config)], {**env, "CELERIAC_CLAIM_TIMEOUT": "2"},
+                                log_path)
+    try:
+        wait_until(lambda: "no worker has claimed" in log_path.read_text(), 60,
+                   what="the no-worker hint")
+        text = log_path.read_text()
+        assert f"CELERIAC_REDIS_URL={redis_server.url}" in text and "-Q celeriac" in text
+    finally:
+        end_group(process)
