@@ -65,12 +65,13 @@ def run_in_background(experiment: Experiment, env: dict[str, str], tmp_path: Pat
     return start_coordinator(["run", experiment.id], env, tmp_path / "run.log")
 
 
-def finish(run: subprocess.Popen[bytes], tmp_path: Path) -> None:
+def finish(run: subprocess.Popen[bytes], tmp_path: Path, code: int = 0) -> None:
+    """`coordinator run` ends with `code`: 0, or 1 when every observation failed."""
     try:
-        code = run.wait(timeout=150)
+        ended = run.wait(timeout=150)
     finally:
         end_group(run)
-    assert code == 0, (tmp_path / "run.log").read_text()
+    assert ended == code, (tmp_path / "run.log").read_text()
 
 
 def training_on(service: Service, experiment: Experiment, workers: list[Worker],
@@ -324,7 +325,7 @@ def test_a_bad_report_fails_only_that_evaluation_with_a_one_line_reason(
     experiment = service.create_experiment(spec)
     worker = start_worker()
     run = run_in_background(experiment, env, tmp_path)
-    finish(run, tmp_path)
+    finish(run, tmp_path, code=1)  # every observation failed, by design
     assert_invariants(service, experiment.id, 3)
     observations = service.store.observations(experiment.id)
     assert sorted(o.assignments["mistake"] for o in observations) == sorted(PROBLEMS)
