@@ -26,12 +26,10 @@ STORE_ENV = "CELERIAC_CHECKPOINT_STORE"  # a worker's default when the experimen
 class CheckpointStore:
     def __init__(self, url: str) -> None:
         url = url or os.environ.get(STORE_ENV) or str(data_home() / "checkpoints")
-        local = "://" not in url
-        self.url = os.path.expanduser(url) if local else url
+        self.url = os.path.expanduser(url) if "://" not in url else url
         self.fs: Any
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.root = self.root.rstrip("/")
-        self.local = local
 
     def run_dir(self, experiment_id: str, suggestion_id: str) -> str:
         return f"{self.root}/{experiment_id}/{suggestion_id}"

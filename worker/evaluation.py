@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.spec.validation import describe
+from coordinator.spec.validation import as_float, describe
 from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
 
 Values = dict[str, tuple[float, float | None]]
@@ -117,23 +117,14 @@ def _metric_value(name: Any, value: Any) -> tuple[float, float | None]:
         value, stddev = value["value"], value.get("value_stddev")
     elif isinstance(value, list | tuple) and len(value) == 2:
         value, stddev = value
-    number = _as_float(value)
+    number = as_float(value)
     if number is None or not math.isfinite(number):
         raise EvaluationFailed(f"metric {name!r} is {describe(value)}, not a finite number")
-    spread = None if stddev is None else _as_float(stddev)
+    spread = None if stddev is None else as_float(stddev)
     if stddev is not None and (spread is None or not math.isfinite(spread) or spread < 0):
         raise EvaluationFailed(f"metric {name!r} has value_stddev {describe(stddev)}; "
                                f"give a finite number >= 0")
     return number, spread
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def command_argv(command: str, assignments: Mapping[str, Any]) -> list[str]:

@@ -23,7 +23,7 @@ from coordinator.infra.celery_config import TASK_NAME
 from coordinator.infra.connection import connect, resolve_url
 from coordinator.infra.timing import Timing
 from coordinator.service.experiments import Service
-from coordinator.state.records import Experiment, Suggestion
+from coordinator.state.records import REASON_PARTS, Experiment, Suggestion, reason_headline
 from coordinator.state.states import ClaimReply, ObserveReply, SuggestionState
 from coordinator.state.store import Store
 from worker import script, shutdown
@@ -106,7 +106,7 @@ def _claim_and_evaluate(experiment_id: str, suggestion_id: str) -> dict[str, Any
     status = service.observe(observation, epoch=claim.epoch)
     if reason:  # one line a person reading the worker's log can act on
         log.warning("suggestion %s of experiment %s failed: %s", suggestion_id, experiment.id,
-                    reason.split(" | ")[0][:300])
+                    reason_headline(reason))
     if status is ObserveReply.OK:
         context.finish()
     else:
@@ -148,4 +148,5 @@ def _run(spec: Any, suggestion: Suggestion, lease: Lease, context: TrainingConte
         if isinstance(exc, SystemExit) and terminate_handler_fired():
             raise  # billiard is ending the pool child: not the metric's failure
         frames = traceback.format_exception(exc)[-4:]
-        return {}, f"{type(exc).__name__}: {exc} | " + "".join(frames).strip()[-1500:]
+        return {}, (f"{type(exc).__name__}: {exc}{REASON_PARTS}"
+                    + "".join(frames).strip()[-1500:])

@@ -14,7 +14,7 @@ from typing import Any
 
 from coordinator.errors import InvalidInput
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.spec.validation import describe
+from coordinator.spec.validation import as_float, describe
 from coordinator.state.records import Report
 from coordinator.state.states import ReportReply
 from coordinator.state.store import Decision, Store
@@ -32,15 +32,13 @@ def check_report(spec: ExperimentSpec, step: Any, values: Mapping[str, Any],
         if name not in names:
             raise InvalidInput(f"report: {describe(name)} is not a metric of this experiment; "
                                f"report one of {', '.join(names)}")
-        number = None if isinstance(value, bool) else _float(value)
+        number = as_float(value)
         if number is None or not math.isfinite(number):
             raise InvalidInput(f"report: metric {name!r} is {describe(value)}, not a finite "
                                f"number")
         clean[name] = number
-    stopping = spec.early_stopping
-    needed = [c.metric for c in stopping.criteria] if stopping and \
-        stopping.scheduler == "convergence" else [stopping.metric] if stopping else []
-    for name in needed:
+    ranked = spec.early_stopping.ranked if spec.early_stopping else []
+    for name, _ in ranked:
         if name not in clean:
             raise InvalidInput(f"report: metric {name!r} is missing; the early-stopping "
                                f"scheduler ranks runs by it")
@@ -64,10 +62,3 @@ def report(store: Store, spec: ExperimentSpec, experiment_id: str, suggestion_id
 
 def _resource(spec: ExperimentSpec) -> str:
     return spec.early_stopping.resource if spec.early_stopping else "step"
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None

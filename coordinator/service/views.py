@@ -10,7 +10,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from coordinator.service.experiments import Service
-from coordinator.state.records import Experiment, ObservationRecord, Suggestion
+from coordinator.state.records import (
+    Experiment,
+    ObservationRecord,
+    Suggestion,
+    reason_headline,
+)
 from coordinator.state.states import ExperimentState, SuggestionState, experiment_state
 from optimizer import best_observations
 
@@ -149,6 +154,6 @@ def failure_reasons(observations: list[ObservationRecord], top: int = 3
                     ) -> list[tuple[str, int]]:
     """The most frequent distinct reasons failed observations give, with their counts: the
     reason's first part (before the traceback frames), so one bug counts once."""
-    counts = Counter(o.reason.split(" | ")[0].strip()[:300] or "no reason recorded"
+    counts = Counter(reason_headline(o.reason) or "no reason recorded"
                      for o in observations if o.failed)
     return counts.most_common(top)

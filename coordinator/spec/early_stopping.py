@@ -80,18 +80,24 @@ class EarlyStopping:
             level *= self.reduction_factor
         return rungs
 
-    def scores(self, values: Mapping[str, float]) -> list[float]:
-        """What report.lua ranks, larger is better: the metric, or each criterion's metric."""
+    @property
+    def ranked(self) -> list[tuple[str, float]]:
+        """The metrics report.lua ranks, with their signs: each criterion's, or the metric."""
         if self.scheduler == "convergence":
-            return [c.sign * float(values[c.metric]) for c in self.criteria]
-        return [self.sign * float(values[self.metric])]
+            return [(c.metric, c.sign) for c in self.criteria]
+        return [(self.metric, self.sign)]
 
-    def plan(self, suggestion_id: str, values: Mapping[str, float]) -> dict[str, Any]:
-        """The part of report.lua's `plan` argument that comes from these settings."""
+    def scores(self, values: Mapping[str, float]) -> list[float]:
+        """What report.lua ranks, larger is better."""
+        return [sign * float(values[name]) for name, sign in self.ranked]
+
+    def plan(self, bracket: int, values: Mapping[str, float]) -> dict[str, Any]:
+        """The part of report.lua's `plan` argument that comes from these settings, for a
+        suggestion in `bracket` (bracket_of)."""
         return {
             "kind": "asha" if self.ranks_rungs else self.scheduler,
             "scores": self.scores(values),
-            "milestones": self.milestones(self.bracket_of(suggestion_id)),
+            "milestones": self.milestones(bracket),
             "eta": self.reduction_factor, "warmup": self.min_resource,
             "min_samples": self.min_samples,
             "criteria": [{"lookback": c.lookback_checkpoints, "min": c.min_checkpoints,

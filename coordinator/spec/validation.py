@@ -73,6 +73,16 @@ def as_text(value: Any, path: str, problems: Problems, *, max_len: int = 100) ->
     return value
 
 
+def as_float(value: Any) -> float | None:
+    """The number a value stands for, or None (a bool is not a number here)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def as_number(value: Any, path: str, problems: Problems) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.add(path, f"must be a number, got {describe(value)}")

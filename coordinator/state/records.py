@@ -55,6 +55,14 @@ class Suggestion:
         )
 
 
+REASON_PARTS = " | "  # a failure reason is its headline, then its details (frames, stderr)
+
+
+def reason_headline(reason: str) -> str:
+    """A failure reason without its details, so one bug reads (and counts) as one line."""
+    return reason.split(REASON_PARTS)[0].strip()[:300]
+
+
 @dataclass(frozen=True)
 class MetricValue:
     name: str

@@ -185,8 +185,8 @@ class Store:
         plan: dict[str, Any] = {"kind": "none", "scores": [], "milestones": []}
         rung_keys: list[str] = []
         if early_stopping is not None:
-            plan = early_stopping.plan(suggestion_id, report.values)
             bracket = early_stopping.bracket_of(suggestion_id)
+            plan = early_stopping.plan(bracket, report.values)
             if early_stopping.ranks_rungs:
                 rung_keys = [k.rung(bracket, i) for i in range(len(plan["milestones"]))]
             elif early_stopping.scheduler == "median":
