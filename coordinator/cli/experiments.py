@@ -128,7 +128,8 @@ def _print_best(best: list[ObservationRecord], observations: list[ObservationRec
         return
     for observation in best:
         values = ", ".join(f"{v.name}={v.value:.6g}" for v in observation.values)
-        click.echo(f"best: {values}  (observation {observation.id})")
+        click.echo(f"best: {values}  (observation {observation.label} of this experiment, "
+                   f"id {observation.id})")
         click.echo("  assignments: " + json.dumps(observation.assignments))
 
 
@@ -202,7 +203,7 @@ def suggestions_command(ctx: Context, words: tuple[str, ...], state: str | None)
     if len(words) != 1:
         raise InvalidInput("usage: coordinator suggestions ID [--state open|closed|all]")
     for s in ctx.service.suggestions(words[0], None if state == "all" else state):
-        click.echo(f"{s.id}\t{s.state}\tattempts={s.attempts}\t{s.owner or '-'}\t"
+        click.echo(f"{s.id}\t#{s.number}\t{s.state}\tattempts={s.attempts}\t{s.owner or '-'}\t"
                    f"{json.dumps(s.assignments)}")
 
 

@@ -111,6 +111,8 @@ def export_rows(experiment: Experiment, observations: list[ObservationRecord]
         # early stopping's columns come last, so that every earlier column keeps its place
         row.update({"resource": o.resource, "stopped": o.stopped,
                     "stop_reason": stop_reason(o.metadata)})
+        output = o.metadata.get("output")  # the evaluation's stdout/stderr tail, bounded
+        row["output"] = output if isinstance(output, str) else ""
         rows.append(row)
     return rows
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 PREFIX = "celeriac:"
 BROKER_PREFIX = PREFIX + "broker:"
 
-IDS = PREFIX + "ids"  # INCR counter: experiment, suggestion and observation ids (digit strings)
+IDS = PREFIX + "ids"  # INCR counter: suggestion, observation, run and checkpoint ids (digits)
+EXPERIMENT_IDS = PREFIX + "experiment_ids"  # INCR counter: experiment ids 1, 2, 3, ...
 EXPERIMENTS = PREFIX + "experiments"  # ZSET experiment id -> id, the list of experiments
 TOKENS = PREFIX + "tokens"  # HASH sha256(token) -> token record JSON
 PROJECTS = PREFIX + "projects"  # HASH "<client>/<project>" -> project record JSON (HTTP API)

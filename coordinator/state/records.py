@@ -32,6 +32,7 @@ class Suggestion:
     stopped: bool = False  # the scheduler stopped it early
     checkpoint: str = ""  # where its latest checkpoint lies
     checkpoint_step: float | None = None
+    number: int = 0  # 1, 2, ... within its experiment (the API's id stays `id`)
 
     @property
     def is_open(self) -> bool:
@@ -52,6 +53,7 @@ class Suggestion:
             checkpoint=data.get("checkpoint", ""),
             checkpoint_step=float(data["checkpoint_step"]) if data.get("checkpoint_step")
             else None,
+            number=int(data.get("number") or 0),
         )
 
 
@@ -85,6 +87,7 @@ class ObservationRecord:
     resource: float | None = None  # the step its run reached, when it reported progress
     stopped: bool = False  # an early-stopping scheduler ended the run before its end
     task: dict[str, Any] | None = None  # {name, cost} in a multitask experiment
+    number: int = 0  # 1, 2, ... within its experiment, given when it is stored (0 before)
 
     @property
     def partial(self) -> bool:
@@ -92,7 +95,16 @@ class ObservationRecord:
         return self.stopped or (self.task is not None and float(self.task["cost"]) < 1)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, allow_nan=False)
+        """`number` first, so that recording it (prelude.lua) replaces a leading 0 in place."""
+        data = asdict(self)
+        number = data.pop("number")
+        return (f'{{"number": {int(number)}, '
+                + json.dumps(data, sort_keys=True, allow_nan=False)[1:])
+
+    @property
+    def label(self) -> str:
+        """How people read it: its number within the experiment (its id before it is stored)."""
+        return f"#{self.number}" if self.number else self.id
 
     @classmethod
     def from_json(cls, text: str) -> ObservationRecord:

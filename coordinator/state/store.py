@@ -111,8 +111,13 @@ class Store:
         return [str(i) for i in range(last - count + 1, last + 1)]
 
     def create_experiment(self, spec: ExperimentSpec, owner: str = "") -> str:
-        experiment_id = self.allocate_ids()[0]
-        k = keys.ExperimentKeys(experiment_id)
+        """Experiments have their own counter, so a user's are numbered 1, 2, 3. An id already
+        taken (by a Redis whose experiments came from the shared counter of old) is skipped."""
+        while True:
+            experiment_id = str(self.redis.incr(keys.EXPERIMENT_IDS))
+            k = keys.ExperimentKeys(experiment_id)
+            if not self.redis.exists(k.meta):
+                break
         self.redis.hset(k.meta, mapping={
             "id": experiment_id, "spec": spec.to_json(), "state": ExperimentState.ACTIVE,
             "created": int(time.time()), "owner": owner,

@@ -192,8 +192,8 @@ def test_export_adds_resource_stopped_and_stop_reason_after_the_existing_columns
     experiment, runs = asha
     rows = list(csv.DictReader(io.StringIO(views.export(service, experiment.id, "csv"))))
     header = list(rows[0])
-    assert header[:2] == ["id", "suggestion"] and header[-4:] == [
-        "metadata", "resource", "stopped", "stop_reason"]
+    assert header[:2] == ["id", "suggestion"] and header[-5:] == [
+        "metadata", "resource", "stopped", "stop_reason", "output"]
     by_suggestion = {r["suggestion"]: r for r in rows}
     assert by_suggestion[runs["completed"]]["resource"] == "9.0"
     assert by_suggestion[runs["completed"]]["stop_reason"] == "reached max_resource 9"

@@ -214,3 +214,33 @@ def test_a_finished_run_never_turns_active_and_failed_is_never_overwritten(servi
     assert json.loads(store.run(experiment_id, run_id) or "")["log"] == ["x"]
     with pytest.raises(TrainingRunNotFound):
         store.update_run(experiment_id, "999999", appending("z"))
+
+
+def test_experiments_are_numbered_by_their_own_counter_skipping_ids_already_taken(service,
+                                                                                spec):
+    first = service.create_experiment(spec)
+    service.create_suggestion(first.id, claim_ms=10_000)  # suggestion ids: another counter
+    # a Redis whose experiments came from the shared counter of old already has experiment 2
+    service.store.redis.hset(keys.ExperimentKeys("2").meta, mapping={"id": "2"})
+    second, third = service.create_experiment(spec), service.create_experiment(spec)
+    assert (first.id, second.id, third.id) == ("1", "3", "4")
+
+
+def test_suggestions_and_observations_are_numbered_within_their_experiment(service, spec):
+    one, two = service.create_experiment(spec), service.create_experiment(spec)
+    for experiment in (one, two, one, two, one):
+        suggestion = service.create_suggestion(experiment.id, claim_ms=10_000)
+        claim = service.store.claim(experiment.id, suggestion.id, "host:1", 10_000)
+        observation = service.new_observation(experiment, suggestion, {"score": (1.0, None)})
+        assert observation.number == 0 and observation.label == observation.id
+        assert service.observe(observation, epoch=claim.epoch) is ObserveReply.OK
+    for experiment, count in ((one, 3), (two, 2)):
+        suggestions = service.suggestions(experiment.id, None)
+        assert sorted(s.number for s in suggestions) == list(range(1, count + 1))
+        observations = service.observations(experiment)
+        assert sorted(o.number for o in observations) == list(range(1, count + 1))
+        assert {o.label for o in observations} == {f"#{n}" for n in range(1, count + 1)}
+        ids = [o.id for o in observations]
+        assert len(set(ids)) == count  # the API's ids stay unique across experiments
+    assert not {o.id for o in service.observations(one)} & {
+        o.id for o in service.observations(two)}

@@ -26,7 +26,14 @@ end
 
 -- Stores an observation and counts it: the part every way of observing shares.
 -- sid is "" for an observation without a suggestion; failed is "1" or "0".
+-- The record arrives as '{"number": 0, ...' (records.py ObservationRecord.to_json) and is stored
+-- with its number within the experiment (1, 2, ...) put in place of the 0.
+local NUMBER_PLACEHOLDER = '{"number": 0, '
 local function record_observation(meta, observations, events, sid, oid, observation, failed)
+  if string.sub(observation, 1, #NUMBER_PLACEHOLDER) == NUMBER_PLACEHOLDER then
+    local number = redis.call("HINCRBY", meta, "observation_number", 1)
+    observation = '{"number": ' .. number .. ', ' .. string.sub(observation, #NUMBER_PLACEHOLDER + 1)
+  end
   redis.call("HSET", observations, oid, observation)
   redis.call("HINCRBY", meta, "observation_count", 1)
   if failed == "1" then redis.call("HINCRBY", meta, "failed_count", 1) end

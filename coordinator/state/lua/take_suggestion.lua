@@ -41,9 +41,10 @@ if redis.call("HEXISTS", KEYS[6], assignments) == 1 then
 end
 local now = now_ms()
 local sid = ARGV[1]
+local number = redis.call("HINCRBY", KEYS[1], "suggestion_number", 1) -- 1, 2, ... per experiment
 redis.call("HSET", KEYS[3], "id", sid, "state", "queued", "assignments", assignments,
   "strategy", strategy, "metadata", ARGV[3], "created", now, "epoch", 0, "attempts", 0,
-  "owner", "")
+  "owner", "", "number", number)
 redis.call("ZADD", KEYS[4], tonumber(sid), sid)
 redis.call("ZADD", KEYS[5], tonumber(sid), sid)
 redis.call("HSET", KEYS[6], assignments, sid)
