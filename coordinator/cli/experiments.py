@@ -55,8 +55,9 @@ def run(ctx: Context, target: str, workers: int, queue: str) -> None:
     check_runnable(experiment)
     status = _run_with_workers(ctx, experiment.id, workers, queue)
     _print_final(service, experiment.id, status)
-    if status is not None and status.observations and status.failed == status.observations:
-        sys.exit(1)  # every evaluation failed: not a success
+    if status is not None and (status.paused or status.observations and
+                               status.failed == status.observations):
+        sys.exit(1)  # every evaluation failed, or so many in a row that the run paused
 
 
 def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
@@ -93,7 +94,8 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
     experiment = service.experiment(experiment_id)
     stopped = f", {status.stopped} stopped early" if status.stopped else ""
     by_resource = status.resource_exhausted and not status.done
-    click.echo(f"experiment {experiment_id} {'ended' if by_resource else 'finished'}: "
+    verb = "paused" if status.paused else "ended" if by_resource else "finished"
+    click.echo(f"experiment {experiment_id} {verb}: "
                f"{status.observations} observations, {status.failed} failed{stopped}")
     if by_resource:
         assert status.resource_budget is not None
@@ -103,6 +105,8 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
                    f"{status.budget} observations)")
     observations = service.observations(experiment)
     _print_best(views.best(service, experiment, observations), observations)
+    if status.paused:
+        click.echo(status.paused)
 
 
 def _print_failures(observations: list[ObservationRecord]) -> None:

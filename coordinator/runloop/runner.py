@@ -10,6 +10,7 @@ second, is retried here with backoff for as long as Redis stays away.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from coordinator.errors import InvalidInput
 from coordinator.infra.connection import redact
 from coordinator.infra.timing import Timing
 from coordinator.runloop.dispatch import Dispatcher, TaskSender
+from coordinator.runloop.failures import FailureStreak
 from coordinator.runloop.sweeper import Sweeper
 from coordinator.service import views
 from coordinator.service.experiments import Service
@@ -64,6 +66,7 @@ class Runner:
         cursor = store.last_event_id(experiment.id)
         last_sweep, last_seen, last_shown = 0.0, None, 0.0
         idle = NoWorkerHint(self.service, experiment, self.sender, self.timing)
+        streak = FailureStreak(self.service, experiment.id, experiment.spec.pause_after_failures)
         while not stop.is_set():
             idle.check()
             if time.monotonic() - last_sweep >= self.timing.sweep_interval:
@@ -72,9 +75,9 @@ class Runner:
             counts = store.counts(experiment.id)
             if counts.observations >= (experiment.spec.budget or 0):
                 break
-            if resource_spent(self.service, experiment):
+            if streak.reason or resource_spent(self.service, experiment):
                 if not counts.open:
-                    break  # open runs stop at their next report (report.lua)
+                    break  # open runs stop at their next report (report.lua), or fail
             else:
                 self.dispatcher.fill(experiment, counts)
             # A status reads every observation (for the best so far): at most a few a second,
@@ -86,7 +89,12 @@ class Runner:
             cursor, events = self._wait(experiment.id, cursor, quiet=on_progress is None)
             if any(fields.get("type") == "released" for _, fields in events):
                 last_sweep = 0.0  # a stopping worker handed one back: re-send it now
+            if not streak.reason and streak.see(events) and counts.open:
+                log.warning("dispatching paused after %d failures in a row for one reason; "
+                            "waiting for the open evaluations", streak.count)
         final = views.status(self.service, experiment.id)
+        if streak.reason:
+            final = dataclasses.replace(final, paused=streak.message())
         if on_progress:
             on_progress(final)
         return final

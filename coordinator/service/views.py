@@ -43,6 +43,7 @@ class Status:
     resource: str | None = None  # what reports count (epoch, ...), with early stopping
     resource_spent: float = 0.0  # every run's reported resource, resumed work counted again
     resource_budget: float | None = None
+    paused: str = ""  # why `run` stopped dispatching before the budget (failures in a row)
 
     @property
     def resource_exhausted(self) -> bool:

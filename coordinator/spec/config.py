@@ -36,7 +36,7 @@ from optimizer import Metric, Parameter, Settings, SettingsError
 TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
-            "resource_budget", "tasks")
+            "resource_budget", "tasks", "pause_after_failures")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value")
 METRIC_KEYS = ("name", "objective", "strategy", "threshold")
@@ -115,6 +115,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     budget = _budget(top, problems, required=require_evaluation or _needs_budget(metrics))
     bandwidth = _optional_int(top, "parallel_bandwidth", 1, MAX_BANDWIDTH, 1, problems)
     max_attempts = _optional_int(top, "max_attempts", 1, 100, 3, problems)
+    pause_after = _optional_int(top, "pause_after_failures", 0, MAX_BUDGET, 5, problems)
     evaluation = _evaluation(top, problems, required=require_evaluation)
     settings = _optimizer(top.get("optimizer"), problems)
     metadata = flat_metadata(top["metadata"], "metadata", problems) \
@@ -132,6 +133,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     return ExperimentSpec(name=name, parameters=tuple(parameters), metrics=tuple(metrics),
                           budget=budget, parallel_bandwidth=bandwidth or 1,
                           max_attempts=max_attempts or 3, evaluation=evaluation,
+                          pause_after_failures=5 if pause_after is None else pause_after,
                           optimizer=settings, metadata=metadata, early_stopping=stopping,
                           checkpoints=checkpoints, resource_budget=resource_budget,
                           tasks=tasks)

@@ -33,6 +33,8 @@ class ExperimentSpec:
     budget: int | None = None
     parallel_bandwidth: int = 1
     max_attempts: int = 3
+    pause_after_failures: int = 5  # `run` pauses after this many failures in a row for one
+    # reason (0: never), instead of spending the budget on a broken evaluation
     evaluation: Evaluation = field(default_factory=Evaluation)
     optimizer: Settings = field(default_factory=Settings)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +78,7 @@ class ExperimentSpec:
             budget=data.get("budget"),
             parallel_bandwidth=data.get("parallel_bandwidth", 1),
             max_attempts=data.get("max_attempts", 3),
+            pause_after_failures=data.get("pause_after_failures", 5),
             evaluation=Evaluation(**data.get("evaluation", {})),
             optimizer=Settings.from_dict(data.get("optimizer") or {}),
             metadata=data.get("metadata") or {},

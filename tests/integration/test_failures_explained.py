@@ -47,3 +47,25 @@ def test_a_run_with_no_worker_on_its_redis_says_so_after_the_claim_timeout(env, 
         assert f"CELERIAC_REDIS_URL={redis_server.url}" in text and "-Q celeriac" in text
     finally:
         end_group(process)
+
+
+def test_a_run_pauses_after_failures_in_a_row_for_one_reason_and_continues_on_rerun(
+        env, tmp_path, service):
+    config = tmp_path / "broken.yml"
+    config.write_text(BROKEN.replace("budget: 4", "budget: 40")
+                      + "pause_after_failures: 3\n")
+    result = coordinator(["run", str(config), "--workers", "1"], env, timeout=150, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    reason = "evaluate: 'tests.integration.metrics' has no function 'no_such_function'"
+    assert f"paused: the last 3 evaluations failed for the same reason: {reason}" \
+        in result.stdout
+    experiment = service.experiments()[0]
+    assert "experiment 1 paused" in result.stdout and experiment.id == "1"
+    first = service.counts(experiment.id)
+    # the budget is not spent: at most the streak plus what was open when it ended
+    assert 3 <= first.observations <= 3 + 2 and first.open == 0
+    again = coordinator(["run", experiment.id, "--workers", "1"], env, timeout=150,
+                        check=False)
+    assert again.returncode == 1 and "paused: the last 3" in again.stdout
+    second = service.counts(experiment.id)
+    assert first.observations + 3 <= second.observations <= first.observations + 5

@@ -143,3 +143,10 @@ def test_a_key_brought_in_by_a_merge_may_still_be_overridden():
 VALID_YAML_FOR_DUPLICATES = (b"name: twice\nevaluate: tests.metrics:f\nparameters:\n"
                              b"  - name: x\n    type: double\n    bounds: {min: 0, max: 1}\n"
                              b"metrics: [{name: score}]\nbudget: 30\n")
+
+
+def test_pause_after_failures_defaults_small_takes_zero_for_never_and_refuses_negatives():
+    assert validate_experiment(GOOD).pause_after_failures == 5
+    assert validate_experiment({**GOOD, "pause_after_failures": 0}).pause_after_failures == 0
+    [line] = problems_of({**GOOD, "pause_after_failures": -1})
+    assert line.startswith("pause_after_failures:")
