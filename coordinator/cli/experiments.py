@@ -20,6 +20,7 @@ from coordinator.infra.timing import Timing
 from coordinator.runloop.sweeper import Sweeper
 from coordinator.service import views
 from coordinator.service.experiments import Service
+from coordinator.service.preflight import evaluation_warnings
 from coordinator.spec.config import load_config_file
 from coordinator.state.records import Experiment, ObservationRecord
 
@@ -29,10 +30,30 @@ from coordinator.state.records import Experiment, ObservationRecord
 @pass_context
 def create(ctx: Context, config: str) -> None:
     """Store the experiment in CONFIG (YAML) and print its id on the last line."""
-    spec = load_config_file(config)
-    experiment = ctx.service.create_experiment(spec)
-    click.echo(f"created experiment {experiment.id}: {spec.name}", err=True)
+    experiment = _create_from(ctx.service, config, resume=False)
     click.echo(experiment.id)
+
+
+def _create_from(service: Service, config: str, resume: bool) -> Experiment:
+    """Creates the experiment of a config file, after the checks this machine can make of its
+    evaluation (warnings: workers may differ). An experiment with the very same config is
+    named, and reused with `resume`."""
+    spec = load_config_file(config)
+    for line in evaluation_warnings(spec.evaluation):
+        click.echo(f"warning: {line}", err=True)
+    twins = [e for e in service.experiments() if e.spec.to_json() == spec.to_json()]
+    if twins and resume:
+        click.echo(f"continuing experiment {twins[-1].id}: {spec.name} (same config)", err=True)
+        return twins[-1]
+    experiment = service.create_experiment(spec)
+    click.echo(f"created experiment {experiment.id}: {spec.name}", err=True)
+    if twins:
+        ids = ", ".join(e.id for e in twins[-3:])
+        click.echo(f"note: experiment{'s' if len(twins) > 1 else ''} {ids} already "
+                   f"{'have' if len(twins) > 1 else 'has'} this same config; `coordinator run "
+                   f"{twins[-1].id}` continues it, and `coordinator run {config} --resume` "
+                   f"reuses it instead of creating another", err=True)
+    return experiment
 
 
 @click.command()
@@ -40,16 +61,18 @@ def create(ctx: Context, config: str) -> None:
 @click.option("--workers", type=click.IntRange(0, 256), default=0,
               help="Start N local `celery -A worker worker` processes for this run.")
 @click.option("--queue", default="celeriac", show_default=True, help="Celery queue to use.")
+@click.option("--resume", is_flag=True,
+              help="With a config: continue the latest experiment with this same config "
+                   "instead of creating another.")
 @pass_context
-def run(ctx: Context, target: str, workers: int, queue: str) -> None:
+def run(ctx: Context, target: str, workers: int, queue: str, resume: bool) -> None:
     """Run experiment TARGET (an id, or a YAML config to create first) to its budget."""
     # lazy: the run loop imports Celery and kombu (a tenth of a second every command would pay)
     from coordinator.runloop.runner import check_runnable  # noqa: PLC0415
 
     service = ctx.service
     if target.endswith((".yml", ".yaml")) or Path(target).is_file():
-        experiment = service.create_experiment(load_config_file(target))
-        click.echo(f"created experiment {experiment.id}: {experiment.spec.name}")
+        experiment = _create_from(service, target, resume)
     else:
         experiment = service.experiment(target)
     check_runnable(experiment)

@@ -69,3 +69,17 @@ def test_a_run_pauses_after_failures_in_a_row_for_one_reason_and_continues_on_re
     assert again.returncode == 1 and "paused: the last 3" in again.stdout
     second = service.counts(experiment.id)
     assert first.observations + 3 <= second.observations <= first.observations + 5
+
+
+def test_rerunning_a_config_names_its_twin_and_resume_continues_it(env, tmp_path, service):
+    config = tmp_path / "twin.yml"
+    config.write_text(BROKEN.replace("no_such_function", "slow").replace("budget: 4",
+                                                                         "budget: 2"))
+    coordinator(["run", str(config), "--workers", "1"], {**env, "CELERIAC_TEST_SLEEP": "0"},
+                timeout=150)
+    again = coordinator(["run", str(config), "--resume"], env, timeout=60)
+    assert "continuing experiment 1" in again.stderr
+    assert "experiment 1 finished: 2 observations" in again.stdout
+    third = coordinator(["create", str(config)], env, timeout=60)
+    assert "note: experiment 1 already has this same config" in third.stderr
+    assert [e.id for e in service.experiments()] == ["1", "2"]
