@@ -36,6 +36,7 @@ def test_worker_and_flower_use_the_worker_app_and_the_coordinator_a_real_command
     assert services["worker"]["command"][:4] == ["celery", "-A", "worker", "worker"]
     assert services["flower"]["command"][:4] == ["celery", "-A", "worker", "flower"]
     assert any(arg.startswith("--basic_auth=") for arg in services["flower"]["command"])
+    assert "--read_only=true" in services["flower"]["command"]  # no remote control
     program, subcommand = services["coordinator"]["command"][:2]
     assert program == "coordinator" and subcommand in cli.commands
 
