@@ -16,6 +16,11 @@ from optimizer.metrics import Observation
 from optimizer.space import Space, canonical_key
 
 CHUNK = 32  # rows decoded at a time: usually the first one is accepted
+# Two open points are near-duplicates when every int and categorical is equal and their double
+# parameters lie closer than `Settings.min_open_distance` in the design cube (each double's
+# range, log-scaled where it is, is [0, 1]: 0.01 is 1 % of one range). With it set, a proposal
+# that near an open point (pending, or earlier in the same batch) is refused. Observed points
+# are never kept away: refining near the best is what the local steps are for.
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,18 @@ class History:
 class Batch:
     """Collects unique proposals; every strategy offers cube rows and this keeps the valid ones."""
 
-    def __init__(self, space: Space, taken: set[str], k: int) -> None:
+    def __init__(self, space: Space, taken: set[str], k: int,
+                 pending: Sequence[Mapping[str, Any]] = (), min_distance: float = 0.0) -> None:
         self.space = space
         self.taken = set(taken)
         self.proposals: list[Proposal] = []
         self.k = k
+        self.min_distance = min_distance
+        kinds = [p.type == "double" for p in space.parameters]
+        self._doubles = np.flatnonzero(kinds)
+        self._discrete = np.flatnonzero([not k for k in kinds])
+        self._open = space.encode(list(pending)) if pending and min_distance > 0 \
+            else np.empty((0, space.dimension))
 
     @property
     def full(self) -> bool:
@@ -88,11 +100,27 @@ class Batch:
                 if self.full or (limit is not None and len(accepted) >= limit):
                     return accepted
                 key = canonical_key(point)
-                if key not in self.taken:
-                    self.taken.add(key)
-                    self.proposals.append(Proposal(point, strategy))
-                    accepted.append(i)
+                if key in self.taken:
+                    continue
+                if self.min_distance > 0:
+                    row = self.space.encode([point])
+                    if self.near_open(row[0]):
+                        continue
+                    self._open = np.vstack([self._open, row])
+                self.taken.add(key)
+                self.proposals.append(Proposal(point, strategy))
+                accepted.append(i)
         return accepted
+
+    def near_open(self, row: np.ndarray) -> bool:
+        """Whether a cube row is a near-duplicate of an open point (see the module's top)."""
+        if not len(self._open) or not len(self._doubles) or self.min_distance <= 0:
+            return False
+        same = np.all(self._open[:, self._discrete] == row[self._discrete], axis=1)
+        if not same.any():
+            return False
+        gaps = self._open[same][:, self._doubles] - row[self._doubles]
+        return bool(np.min(np.sum(gaps * gaps, axis=1)) < self.min_distance ** 2)
 
     def cube(self) -> np.ndarray:
         """The proposals accepted so far as design-cube rows."""

@@ -41,7 +41,7 @@ def suggest(
     if k <= 0:
         return []
     rng = make_rng(settings.seed, len(observations) + len(pending))
-    batch = Batch(space, history.taken, k)
+    batch = Batch(space, history.taken, k, history.pending, settings.min_open_distance)
     if settings.type == "bayes":
         # lazy: bayes imports scikit-learn and scipy.stats (about 2 s), which the model-free
         # strategies and the coordinator's commands never need
@@ -75,6 +75,7 @@ def _fill_randomly(space: Space, rng: np.random.Generator, batch: Batch) -> None
             return
         batch.offer(design.random_points(space, rng, 4 * batch.k + 16), "random")
     if not batch.full and space.size() <= ENUMERATE_LIMIT:
+        batch.min_distance = 0.0  # a crowded finite space: any point not yet taken will do
         everything = design.all_points(space)
         batch.offer(everything[rng.permutation(len(everything))], "random")
 

@@ -107,3 +107,26 @@ def test_invalid_history_points_are_ignored_rather_than_fatal():
 
 def test_zero_k_gives_nothing():
     assert suggest(mixed_space(), [Metric("y")], [], [], 0, Settings(seed=0)) == []
+
+
+def test_min_open_distance_keeps_new_points_away_from_open_ones_with_the_same_choices():
+    space = Space([Parameter("x", "double", 0.0, 1.0), Parameter("y", "double", 0.0, 1.0),
+                   Parameter("kind", "categorical", categories=("a", "b"))])
+    rng = np.random.default_rng(0)
+    observations = [Observation(p, {"y": -(p["x"] - 0.3) ** 2 - (p["y"] - 0.6) ** 2})
+                    for p in space.decode(rng.random((40, space.dimension)))]
+    best = max(observations, key=lambda o: o.values["y"]).assignments
+    pending = [dict(best, x=min(1.0, best["x"] + 0.001 * i)) for i in range(3)]
+    settings = Settings(seed=1, min_open_distance=0.05)
+    props = suggest(space, [Metric("y")], observations, pending, 8, settings, 8)
+    assert len(props) == 8
+    points = pending + [p.assignments for p in props]
+    for i, p in enumerate(points[len(pending):], len(pending)):
+        for q in points[:i]:
+            if p["kind"] == q["kind"]:
+                assert np.hypot(p["x"] - q["x"], p["y"] - q["y"]) >= 0.05
+
+
+def test_min_open_distance_is_bounded_so_a_batch_can_always_be_filled():
+    with pytest.raises(Exception, match="min_open_distance: must be at most 0.2"):
+        Settings.from_dict({"min_open_distance": 0.5})
