@@ -120,6 +120,10 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
     verb = "paused" if status.paused else "ended" if by_resource else "finished"
     click.echo(f"experiment {experiment_id} {verb}: "
                f"{status.observations} observations, {status.failed} failed{stopped}")
+    if experiment.spec.space_smaller_than_budget and status.done and not status.paused:
+        click.echo(f"the search space has {experiment.spec.reachable_budget} distinct points, "
+                   f"fewer than the budget of {status.budget}: every one is observed, so the "
+                   f"experiment is complete")
     if by_resource:
         assert status.resource_budget is not None
         click.echo(f"the resource budget ended the run: {status.resource_spent:g} of "

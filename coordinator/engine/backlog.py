@@ -91,7 +91,7 @@ class BacklogPolicy:
         API clients may take any number until the budget is observed."""
         if spec.budget is None:
             return UNLIMITED
-        left = spec.budget - counts.observations
+        left = (spec.reachable_budget or 0) - counts.observations
         if not self.bounded:
             return UNLIMITED if left > 0 else 0
         return left - counts.open

@@ -73,7 +73,7 @@ class Runner:
                 sweeper.sweep(experiment)
                 last_sweep = time.monotonic()
             counts = store.counts(experiment.id)
-            if counts.observations >= (experiment.spec.budget or 0):
+            if counts.observations >= (experiment.spec.reachable_budget or 0):
                 break
             if streak.reason or resource_spent(self.service, experiment):
                 if not counts.open:

@@ -84,7 +84,7 @@ def summarize(experiment: Experiment, observations: list[ObservationRecord],
     first = spec.optimized_metrics[0].name if spec.optimized_metrics else None
     return Status(
         id=experiment.id, name=spec.name,
-        state=experiment_state(experiment.state, len(observations), spec.budget),
+        state=experiment_state(experiment.state, len(observations), spec.reachable_budget),
         budget=spec.budget, parallel_bandwidth=spec.parallel_bandwidth,
         observations=len(observations), failed=sum(o.failed for o in observations),
         open=len(open_suggestions), running=len(running),

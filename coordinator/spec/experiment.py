@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,6 +56,20 @@ class ExperimentSpec:
     @property
     def space(self) -> Space:
         return Space(self.parameters)
+
+    @functools.cached_property
+    def reachable_budget(self) -> int | None:
+        """The budget, or the number of distinct points when the space has fewer (a grid of
+        int and categorical parameters): no point is evaluated twice, so the experiment is
+        complete once every point is observed."""
+        if self.budget is None:
+            return None
+        size = self.space.size()
+        return int(min(self.budget, size)) if math.isfinite(size) else self.budget
+
+    @property
+    def space_smaller_than_budget(self) -> bool:
+        return self.budget is not None and (self.reachable_budget or 0) < self.budget
 
     @property
     def optimized_metrics(self) -> tuple[Metric, ...]:

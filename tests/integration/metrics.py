@@ -78,3 +78,9 @@ def bad_reports(assignments: dict, run) -> object:
     else:
         run.report(3, accuracy=0.9)
     return 0.1
+
+
+def grid_cell(assignments: dict) -> float:
+    """A metric of a categorical `x` and an int `n`, for spaces of a few points."""
+    time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "0.05")))
+    return "abc".index(assignments["x"]) + 0.1 * assignments["n"]
