@@ -18,13 +18,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.spec.validation import as_float, describe
+from worker.output import OutputTail, capture_prints
+from worker.pipes import CommandOutput, exit_reason
 from worker.script import ASSIGNMENTS_ENV, METRICS_FILE_ENV
 
 Values = dict[str, tuple[float, float | None]]
@@ -42,23 +44,46 @@ class EvaluationFailed(Exception):
 
 def evaluate(spec: ExperimentSpec, assignments: dict[str, Any], *,
              cancel: threading.Event | None = None, env: Mapping[str, str] | None = None,
-             context: Progress | None = None) -> Values:
+             context: Progress | None = None, output: OutputTail | None = None) -> Values:
     """A function taking two arguments gets the training context as its second; an
-    evaluation that reported progress and returns nothing ends with its last report."""
+    evaluation that reported progress and returns nothing ends with its last report. What it
+    prints goes to `output` (bounded), also when it fails."""
     evaluation = spec.evaluation
     if evaluation.command:
-        return run_command(spec, assignments, cancel=cancel, env=env, context=context)
+        return run_command(spec, assignments, cancel=cancel, env=env, context=context,
+                           output=output)
     if evaluation.evaluate:
-        function = load_callable(evaluation.evaluate, evaluation.workdir)
-        if context is not None and takes_context(function):
-            result = cast(Callable[[dict[str, Any], Any], Any], function)(dict(assignments),
-                                                                          context)
-        else:
-            result = function(dict(assignments))
+        with capture_prints(output), kept_signal_handlers():
+            function = load_callable(evaluation.evaluate, evaluation.workdir)
+            if context is not None and takes_context(function):
+                result = cast(Callable[[dict[str, Any], Any], Any], function)(
+                    dict(assignments), context)
+            else:
+                result = function(dict(assignments))
         if result is None and context is not None:
             result = context.last_reported()
         return parse_result(result, spec)
     raise EvaluationFailed(f"experiment {spec.name!r} has no evaluate or command to run")
+
+
+@contextmanager
+def kept_signal_handlers() -> Iterator[None]:
+    """A metric that sets its own handler for SIGTERM (or ignores it) changes it for this
+    whole pool child; put back the worker's handlers when it returns, so the next task still
+    hands back on shutdown and an idle child still ends on SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {signum: signal.getsignal(signum) for signum in _KEPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None and signal.getsignal(signum) is not handler:
+                signal.signal(signum, handler)
+
+
+_KEPT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP)
 
 
 def takes_context(function: Callable[..., Any]) -> bool:
@@ -103,12 +128,29 @@ def load_callable(target: str, workdir: str) -> Callable[[dict[str, Any]], Any]:
 def parse_result(result: Any, spec: ExperimentSpec) -> Values:
     """A number, (value, stddev), or {metric: number | (value, stddev) | {value, value_stddev}}."""
     if isinstance(result, Mapping):
+        _no_strangers(result, spec)
         return {str(name): _metric_value(name, value) for name, value in result.items()}
+    if result is None:
+        raise EvaluationFailed("returned None, not a finite number: return a number, "
+                               "(value, stddev), or a dict of metric name to value")
     if len(spec.metrics) != 1:
         names = ", ".join(m.name for m in spec.metrics)
         raise EvaluationFailed(f"returned {describe(result)}; this experiment has metrics {names}: "
                                f"return a dict of metric name to value")
     return {spec.metrics[0].name: _metric_value(spec.metrics[0].name, result)}
+
+
+def _no_strangers(result: Mapping[Any, Any], spec: ExperimentSpec) -> None:
+    """Keys that are not metrics are named before any value is looked at, so a dict of
+    10,000 entries fails with one short reason about what it is, not about its 17th value."""
+    expected = [m.name for m in spec.metrics]
+    strangers = [key for key in result if str(key) not in expected]
+    if strangers:
+        shown = ", ".join(describe(key) for key in strangers[:3])
+        more = f" and {len(strangers) - 3:,} more" if len(strangers) > 3 else ""
+        raise EvaluationFailed(f"returned a dict of {len(result):,} key(s) with "
+                               f"{len(strangers):,} that are not metrics of this experiment "
+                               f"({shown}{more}); expected {', '.join(expected)}")
 
 
 def _metric_value(name: Any, value: Any) -> tuple[float, float | None]:
@@ -142,7 +184,9 @@ def command_argv(command: str, assignments: Mapping[str, Any]) -> list[str]:
 
 def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
                 cancel: threading.Event | None = None, env: Mapping[str, str] | None = None,
-                context: Progress | None = None) -> Values:
+                context: Progress | None = None, output: OutputTail | None = None) -> Values:
+    """Its stdout and stderr are read as they come (worker/pipes.py): a command may print
+    without bound and the worker keeps only the tail and the last JSON line."""
     evaluation = spec.evaluation
     assert evaluation.command is not None
     with tempfile.TemporaryDirectory(prefix="celeriac-") as scratch:
@@ -152,17 +196,20 @@ def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
         try:
             process = subprocess.Popen(
                 command_argv(evaluation.command, assignments), cwd=evaluation.workdir,
-                env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                errors="replace", start_new_session=True)
+                env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         except OSError as exc:
             raise EvaluationFailed(f"command {evaluation.command!r} could not start in "
                                    f"{evaluation.workdir!r}: {exc.strerror}") from None
-        stdout, stderr = _wait(process, evaluation.timeout, cancel)
+        reader = CommandOutput(process, output)
+        stopped = reader.follow(evaluation.timeout, cancel)
+        if stopped:
+            raise EvaluationFailed(stopped)
         if process.returncode != 0:
-            tail = " | ".join(stderr.strip().splitlines()[-3:])[-500:]
-            raise EvaluationFailed(f"command exited with status {process.returncode}"
+            tail = " | ".join(reader.stderr.kept().strip().splitlines()[-3:])[-500:]
+            raise EvaluationFailed(exit_reason(process.returncode)
                                    + (f": {tail}" if tail else ""))
-        found = _read_metrics(metrics_file, stdout, spec)
+        found = _read_metrics(metrics_file, reader.last_json, spec)
         if found is None and context is not None:
             reported = context.last_reported()
             found = parse_result(reported, spec) if reported else None
@@ -173,30 +220,9 @@ def run_command(spec: ExperimentSpec, assignments: dict[str, Any], *,
         return found
 
 
-def _wait(process: subprocess.Popen[str], timeout: float, cancel: threading.Event | None
-          ) -> tuple[str, str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return process.communicate(timeout=0.25)
-        except subprocess.TimeoutExpired:
-            pass
-        if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
-            _kill_group(process)
-            process.communicate()
-            why = "lost its lease" if cancel is not None and cancel.is_set() else \
-                f"ran past its timeout of {timeout:g} s"
-            raise EvaluationFailed(f"command {why} and was stopped")
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Values | None:
+def _read_metrics(metrics_file: Path, last_json: dict[str, Any] | None, spec: ExperimentSpec
+                  ) -> Values | None:
+    """The metrics file wins; else the last stdout line that was a JSON object."""
     if metrics_file.exists() and metrics_file.stat().st_size:
         values: Values = {}
         for line in metrics_file.read_text(errors="replace").splitlines():
@@ -207,11 +233,7 @@ def _read_metrics(metrics_file: Path, stdout: str, spec: ExperimentSpec) -> Valu
                                            f'{{"name": ..., "value": ...}}')
                 values[str(item["name"])] = _metric_value(item["name"], item)
         return values
-    for line in reversed(stdout.strip().splitlines()):
-        item = _json_line(line)
-        if isinstance(item, dict):
-            return parse_result(item, spec)
-    return None
+    return parse_result(last_json, spec) if last_json is not None else None
 
 
 def _json_line(line: str) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from coordinator.infra.timing import Timing
 from coordinator.state.states import HeartbeatReply, ReleaseReply
@@ -52,13 +53,27 @@ class Lease:
         self._thread.join(timeout=5)
 
     def _beat(self) -> None:
+        """Redis away is no reason to stop the evaluation: the heartbeat says so once, keeps
+        trying, and says when it is back. Whether the result still counts is decided when it
+        is observed (the epoch), not here."""
+        failing_since = 0.0
         while not self._stop.wait(self.timing.heartbeat_interval):
             try:
                 reply = self.store.heartbeat(self.experiment_id, self.suggestion_id, self.epoch,
                                              self.timing.lease_ttl_ms)
             except Exception as exc:  # Redis down: keep trying, the client retries with backoff
-                log.warning("heartbeat for suggestion %s failed: %s", self.suggestion_id, exc)
+                if not failing_since:
+                    failing_since = time.monotonic()
+                    log.warning("heartbeat for suggestion %s failed (%s): the evaluation goes "
+                                "on, and its result is recorded if its lease is still current "
+                                "when Redis is back", self.suggestion_id, exc)
                 continue
+            if self._stop.is_set():
+                return  # the evaluation ended while this heartbeat waited for Redis
+            if failing_since:
+                log.warning("heartbeat for suggestion %s: Redis is back after %.0f s (%s)",
+                            self.suggestion_id, time.monotonic() - failing_since, reply)
+                failing_since = 0.0
             if reply is HeartbeatReply.LOST:
                 if not self.handing_back.is_set():
                     log.warning("lost the lease on suggestion %s (epoch %s)",

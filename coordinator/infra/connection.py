@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import parse_qs, urlsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -61,3 +62,28 @@ def redact(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1) if "://" in url else ("", url)
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def credentials_refused(url: str) -> str | None:
+    """One line for a person when Redis refuses the credentials in `url` (WRONGPASS, or NOAUTH
+    when it wants a password and none is given); None when it accepts them or cannot be
+    reached at all (an outage may end, so that is left to the caller's retries)."""
+    try:
+        connect(url, retries=0).ping()
+    except (redis.AuthenticationError, redis.ResponseError) as exc:
+        text = str(exc)
+        if not isinstance(exc, redis.AuthenticationError) and \
+                not text.startswith(("NOAUTH", "WRONGPASS", "invalid password")):
+            return None
+        what = ("wants a password and the URL gives none" if not _has_password(url)
+                else "refused the user name or password")
+        return (f"Redis at {redact(url)} {what} ({text.rstrip('.')}): put the right ones in "
+                f"{ENV_URL} (redis://USER:PASSWORD@HOST:PORT/DB) and start again")
+    except (redis.ConnectionError, redis.TimeoutError, OSError, ValueError):
+        return None
+    return None
+
+
+def _has_password(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.password or parse_qs(parts.query).get("password"))
