@@ -102,7 +102,7 @@ def grid_points(space: Space, rng: np.random.Generator, limit: int) -> Iterator[
 
 
 def _levels(p: Parameter, count: int) -> list[float]:
-    if p.type == "double":
+    if p.continuous:
         return list(np.linspace(0.0, 1.0, count))
     cells = int(p.cells)
     if cells <= count:

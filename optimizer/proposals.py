@@ -82,7 +82,7 @@ class Batch:
         self.proposals: list[Proposal] = []
         self.k = k
         self.min_distance = min_distance
-        kinds = [p.type == "double" for p in space.parameters]
+        kinds = [p.continuous for p in space.parameters]
         self._doubles = np.flatnonzero(kinds)
         self._discrete = np.flatnonzero([not k for k in kinds])
         self._open = space.encode(list(pending)) if pending and min_distance > 0 \

@@ -33,6 +33,10 @@ class Parameter:
     high: float | None = None
     categories: tuple[str, ...] = ()
     log: bool = False
+    # A double or int that takes these values only (SigOpt's `grid`), in increasing order. It
+    # is modelled as an ordinal: one cell per value, neighbours in the order given, so the
+    # optimizer never proposes a value between them. low/high are the grid's ends.
+    grid: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.type not in PARAMETER_TYPES:
@@ -42,7 +46,30 @@ class Parameter:
         if self.type == "categorical":
             self._check_categories()
         else:
+            if self.grid:
+                self._check_grid()
             self._check_bounds()
+
+    def _check_grid(self) -> None:
+        values = [float(v) for v in self.grid]
+        if len(values) < 2 or not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{self.name}: a grid needs at least 2 finite values")
+        if len(set(values)) != len(values):
+            raise ValueError(f"{self.name}: grid values must be unique")
+        if self.type == "int" and not all(v.is_integer() for v in values):
+            raise ValueError(f"{self.name}: the grid of an int parameter must be whole numbers")
+        if self.log:
+            raise ValueError(f"{self.name}: a grid takes its values in order; drop the log "
+                             f"transformation")
+        grid = tuple(sorted(int(v) if self.type == "int" else v + 0.0 for v in values))
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "low", float(grid[0]))
+        object.__setattr__(self, "high", float(grid[-1]))
+
+    @property
+    def continuous(self) -> bool:
+        """A double without a grid: the only kind gradients move and a range holds densely."""
+        return self.type == "double" and not self.grid
 
     def _check_categories(self) -> None:
         cats = tuple(self.categories)
@@ -84,10 +111,12 @@ class Parameter:
     @property
     def cells(self) -> float:
         """How many distinct values the parameter takes (an int), or inf for a double."""
-        if self.type == "double":
+        if self.continuous:
             return math.inf
         if self.type == "categorical":
             return len(self.categories)
+        if self.grid:
+            return len(self.grid)
         low, high = self.bounds
         return int(high) - int(low) + 1
 
@@ -128,7 +157,7 @@ class Space:
         """Number of distinct points (inf when a double is present)."""
         total = 1.0
         for p in self.parameters:
-            if p.type == "double":
+            if p.continuous:
                 return math.inf
             total *= p.cells
         return total
@@ -162,9 +191,9 @@ class Space:
         blocks = []
         for j, p in enumerate(self.parameters):
             u = cube[:, j]
-            if p.type == "double":
+            if p.continuous:
                 blocks.append(u[:, None])
-            elif p.type == "int":
+            elif p.type != "categorical":
                 cells = p.cells
                 blocks.append(((np.minimum(np.floor(u * cells), cells - 1) + 0.5) / cells)[:, None])
             else:
@@ -177,7 +206,7 @@ class Space:
         """Move each int/categorical coordinate to its cell centre (keeps doubles)."""
         cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0).copy()
         for j, p in enumerate(self.parameters):
-            if p.type != "double":
+            if not p.continuous:
                 cells = p.cells
                 cube[:, j] = (np.minimum(np.floor(cube[:, j] * cells), cells - 1) + 0.5) / cells
         return cube
@@ -188,11 +217,13 @@ class Space:
 
     def continuous_mask(self) -> np.ndarray:
         """Which design-cube coordinates are doubles (the only ones gradients can move)."""
-        return np.array([p.type == "double" for p in self.parameters])
+        return np.array([p.continuous for p in self.parameters])
 
 
 def _transformed_range(p: Parameter) -> tuple[float, float]:
     """Bounds in the transformed scale; ints widen by half a step so every int gets a cell."""
+    if p.grid:
+        return -0.5, len(p.grid) - 0.5  # positions in the grid
     low, high = p.bounds
     if p.type == "int":
         low, high = low - 0.5, high + 0.5
@@ -208,6 +239,8 @@ def _decode_column(p: Parameter, u: np.ndarray) -> list[Any]:
         return [p.categories[i] for i in index]
     a, b = _transformed_range(p)
     x = a + u * (b - a)
+    if p.grid:
+        return [p.grid[i] for i in np.clip(np.round(x), 0, len(p.grid) - 1).astype(int)]
     if p.log:
         x = np.exp(x)
     low, high = p.bounds
@@ -221,7 +254,7 @@ def _encode_value(p: Parameter, value: Any) -> float:
         count = len(p.categories)
         return (p.categories.index(value) + 0.5) / count
     a, b = _transformed_range(p)
-    x = math.log(value) if p.log else float(value)
+    x = float(p.grid.index(value)) if p.grid else math.log(value) if p.log else float(value)
     return min(1.0, max(0.0, (x - a) / (b - a)))
 
 
@@ -231,6 +264,8 @@ def canonical_key(canonical: Mapping[str, Any]) -> str:
 
 
 def _canonical_value(p: Parameter, value: Any) -> Any:
+    if p.grid:
+        return _grid_value(p, value)
     kind = type(value)
     if (kind is float and p.type == "double") or (kind is int and p.type == "int"):
         low, high = p.bounds
@@ -253,3 +288,14 @@ def _canonical_value(p: Parameter, value: Any) -> Any:
     if number < low or number > high:
         raise ValueError(f"{p.name}: {value!r} is outside [{low:g}, {high:g}]")
     return int(number) if p.type == "int" else number + 0.0
+
+
+def _grid_value(p: Parameter, value: Any) -> Any:
+    """The grid's own value equal to `value` (1e-9 relative tolerance for doubles)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{p.name}: must be a number, got {value!r}")
+    number = float(value)
+    for v in p.grid:
+        if number == v or abs(number - v) <= 1e-9 * max(abs(v), abs(number)):
+            return v
+    raise ValueError(f"{p.name}: {value!r} is not one of its grid values {list(p.grid)}")

@@ -20,7 +20,7 @@ from optimizer import Metric, Parameter
 def parameter_json(p: Parameter) -> dict[str, Any]:
     body: dict[str, Any] = {"object": "parameter", "name": p.name, "type": p.type,
                             "bounds": None, "categorical_values": None, "conditions": {},
-                            "default_value": None, "grid": [], "precision": None,
+                            "default_value": None, "grid": list(p.grid), "precision": None,
                             "prior": None, "tunable": True,
                             "transformation": "log" if p.log else None}
     if p.type == "categorical":
@@ -44,7 +44,8 @@ def _spec_fields(spec: ExperimentSpec) -> dict[str, Any]:
             "metrics": [metric_json(m) for m in spec.metrics],
             "parallel_bandwidth": spec.parallel_bandwidth, "metadata": spec.metadata or None,
             "conditionals": [], "linear_constraints": [], "num_solutions": 1,
-            "development": False, "type": "offline",
+            "development": False,
+            "type": {"random": "random", "grid": "grid"}.get(spec.optimizer.type, "offline"),
             "tasks": [t.to_json() for t in spec.tasks] or None,
             "training_monitor": training_monitor_json(spec.early_stopping),
             "early_stopping": early_stopping_json(spec.early_stopping)}

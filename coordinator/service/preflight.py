@@ -47,10 +47,10 @@ def _callable_problem(target: str, base: Path) -> str:
         if not path.is_file():
             return f"file {path} not found"
         return _function_problem(path, function, module_name)
-    path = _module_file(module_name, base)
-    if isinstance(path, str):
-        return path
-    return _function_problem(path, function, module_name) if path else ""
+    found = _module_file(module_name, base)
+    if isinstance(found, str):
+        return found
+    return _function_problem(found, function, module_name) if found else ""
 
 
 def _module_file(module_name: str, base: Path) -> Path | None | str:

@@ -6,6 +6,7 @@ experiment behind.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -39,6 +40,13 @@ TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "pa
             "resource_budget", "tasks", "pause_after_failures")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value")
+# SigOpt fields Celeriac does not model yet: refused by name rather than silently ignored
+UNSUPPORTED_PARAMETER_KEYS = {
+    "precision": "not supported: round the value in your evaluation, or give a grid of the "
+                 "values to try",
+    "default_value": "not supported: a parameter is always suggested; to try a known point "
+                     "first, observe it through the API or add it as its own experiment",
+}
 METRIC_KEYS = ("name", "objective", "strategy", "threshold")
 MAX_PARAMETERS = 100
 MAX_CATEGORIES = 1000
@@ -117,7 +125,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     max_attempts = _optional_int(top, "max_attempts", 1, 100, 3, problems)
     pause_after = _optional_int(top, "pause_after_failures", 0, MAX_BUDGET, 5, problems)
     evaluation = _evaluation(top, problems, required=require_evaluation)
-    settings = _optimizer(top.get("optimizer"), problems)
+    settings = _experiment_type(top, _optimizer(top.get("optimizer"), problems), problems)
     metadata = flat_metadata(top["metadata"], "metadata", problems) \
         if top.get("metadata") is not None else {}
     stopping = _early_stopping(top, metrics, problems)
@@ -207,18 +215,48 @@ def _parameter(raw: Any, path: str, problems: Problems) -> Parameter | None:
     kind = as_choice(item.get("type", "double"), ("double", "int", "categorical"),
                      f"{path}.type", problems)
     log = _transformation(item.get("transformation"), f"{path}.transformation", problems)
+    for field in UNSUPPORTED_PARAMETER_KEYS:
+        if item.get(field) is not None:
+            problems.add(f"{path}.{field}", UNSUPPORTED_PARAMETER_KEYS[field])
     if name is None or kind is None or log is None:
         return None
     if kind == "categorical":
+        if item.get("grid") is not None:
+            problems.add(f"{path}.grid", "applies to double and int parameters; list a "
+                                         "categorical's values in categorical_values")
         categories = _categories(item.get("categorical_values"), f"{path}.categorical_values",
                                  problems)
         if log:
             problems.add(f"{path}.transformation", "log applies to double and int parameters only")
         return Parameter(name=name, type=kind, categories=categories) if categories else None
+    if item.get("grid") is not None:
+        return _grid_parameter(item, name, kind, log, path, problems)
     bounds = _bounds(item.get("bounds"), kind, log, f"{path}.bounds", problems)
     if bounds is None:
         return None
     return Parameter(name=name, type=kind, low=bounds[0], high=bounds[1], log=log)
+
+
+def _grid_parameter(item: Mapping[str, Any], name: str, kind: str, log: bool, path: str,
+                    problems: Problems) -> Parameter | None:
+    """A double or int that takes the listed values only (SigOpt's `grid`, without bounds)."""
+    raw = item["grid"]
+    if item.get("bounds") is not None:
+        problems.add(f"{path}.bounds", "give either bounds or grid, not both")
+        return None
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_CATEGORIES:
+        problems.add(f"{path}.grid", f"must list 2 to {MAX_CATEGORIES} numbers, got "
+                                     f"{describe(raw)}")
+        return None
+    values = [as_number(v, f"{path}.grid[{i}]", problems) for i, v in enumerate(raw)]
+    if any(v is None for v in values):
+        return None
+    try:
+        return Parameter(name=name, type=kind, grid=tuple(v for v in values if v is not None),
+                         log=log)
+    except ValueError as exc:
+        problems.add(f"{path}.grid", str(exc).removeprefix(f"{name}: "))
+        return None
 
 
 def _transformation(raw: Any, path: str, problems: Problems) -> bool | None:
@@ -344,6 +382,29 @@ def _evaluation(top: Mapping[str, Any], problems: Problems, required: bool) -> E
                       command=command if isinstance(command, str) else None,
                       workdir=workdir if isinstance(workdir, str) else ".",
                       timeout=timeout if math.isfinite(timeout) else 3600.0)
+
+
+EXPERIMENT_TYPES = {"offline": "bayes", "random": "random", "grid": "grid"}
+
+
+def _experiment_type(top: Mapping[str, Any], settings: Settings, problems: Problems
+                     ) -> Settings:
+    """SigOpt's experiment `type`: offline is Bayesian optimization, random and grid are the
+    optimizer's model-free strategies of those names (a grid ends when it is exhausted)."""
+    if top.get("type") is None:
+        return settings
+    kind = as_choice(top["type"], tuple(EXPERIMENT_TYPES), "type", problems)
+    if kind is None:
+        return settings
+    strategy = EXPERIMENT_TYPES[kind]
+    given = top.get("optimizer")
+    chosen = given if isinstance(given, str) else given.get("type") \
+        if isinstance(given, Mapping) else None
+    if chosen is not None and chosen != strategy:
+        problems.add("type", f"{kind} means optimizer type {strategy}, but optimizer.type is "
+                     f"{chosen!r}; give one of them")
+        return settings
+    return dataclasses.replace(settings, type=strategy)
 
 
 def _optimizer(raw: Any, problems: Problems) -> Settings:

@@ -150,3 +150,32 @@ def test_pause_after_failures_defaults_small_takes_zero_for_never_and_refuses_ne
     assert validate_experiment({**GOOD, "pause_after_failures": 0}).pause_after_failures == 0
     [line] = problems_of({**GOOD, "pause_after_failures": -1})
     assert line.startswith("pause_after_failures:")
+
+
+def test_a_grid_is_honoured_as_the_only_values_and_sigopt_fields_not_modelled_are_refused():
+    raw = {**GOOD, "parameters": [{"name": "lr", "type": "double", "grid": [0.1, 0.001, 0.01]},
+                                  {"name": "n", "type": "int", "grid": [64, 16]}]}
+    spec = validate_experiment(raw)
+    assert [p.grid for p in spec.parameters] == [(0.001, 0.01, 0.1), (16, 64)]
+    assert spec.space.size() == 6 and spec.reachable_budget == 6
+    for field, value in (("precision", 3), ("default_value", 0.5)):
+        [line] = problems_of({**GOOD, "parameters": [
+            {"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}, field: value}]})
+        assert line.startswith(f"parameters[0].{field}: not supported")
+    [line] = problems_of({**GOOD, "parameters": [
+        {"name": "x", "type": "double", "grid": [1, 2], "bounds": {"min": 0, "max": 3}}]})
+    assert line == "parameters[0].bounds: give either bounds or grid, not both"
+    [line] = problems_of({**GOOD, "parameters": [
+        {"name": "k", "type": "categorical", "categorical_values": ["a", "b"], "grid": [1]}]})
+    assert line.startswith("parameters[0].grid: applies to double and int parameters")
+
+
+def test_the_sigopt_experiment_type_chooses_the_strategy_or_is_refused_when_it_contradicts():
+    assert validate_experiment(GOOD).optimizer.type == "bayes"
+    assert validate_experiment({**GOOD, "type": "random"}).optimizer.type == "random"
+    assert validate_experiment({**GOOD, "type": "grid"}).optimizer.type == "grid"
+    assert validate_experiment({**GOOD, "type": "offline"}).optimizer.type == "bayes"
+    [line] = problems_of({**GOOD, "type": "grid", "optimizer": {"type": "bayes"}})
+    assert line.startswith("type: grid means optimizer type grid")
+    [line] = problems_of({**GOOD, "type": "batch"})
+    assert line.startswith("type:")

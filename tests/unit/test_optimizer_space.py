@@ -106,3 +106,34 @@ def test_invalid_parameters_are_rejected_with_their_name(kwargs, message):
 def test_duplicate_parameter_names_are_rejected():
     with pytest.raises(ValueError, match="unique"):
         Space([Parameter("x", "double", 0, 1), Parameter("x", "int", 0, 1)])
+
+
+def test_a_grid_parameter_takes_only_its_values_under_every_strategy():
+    from optimizer import Metric, Observation, Settings, suggest  # noqa: PLC0415
+
+    space = Space([Parameter("lr", "double", grid=(0.1, 0.001, 0.01, 0.3)),
+                   Parameter("n", "int", grid=(128, 16, 32)),
+                   Parameter("x", "double", 0.0, 1.0)])
+    assert space.canonical({"lr": 0.01 + 1e-13, "n": 32.0, "x": 0.5})["lr"] == 0.01
+    with pytest.raises(ValueError, match="not one of its grid values"):
+        space.canonical({"lr": 0.02, "n": 32, "x": 0.5})
+    rng = np.random.default_rng(0)
+    observations = [Observation(p, {"y": p["x"] + p["lr"]})
+                    for p in space.decode(rng.random((12, space.dimension)))]
+    for strategy in ("random", "sobol", "grid", "bayes"):
+        props = suggest(space, [Metric("y")], observations, [], 6, Settings(type=strategy,
+                                                                            seed=2))
+        assert len(props) == 6
+        for prop in props:
+            assert prop.assignments["lr"] in (0.001, 0.01, 0.1, 0.3)
+            assert type(prop.assignments["n"]) is int and prop.assignments["n"] in (16, 32, 128)
+
+
+def test_a_space_of_grids_is_finite_and_is_exhausted_exactly():
+    from optimizer import Metric, Settings, suggest  # noqa: PLC0415
+
+    space = Space([Parameter("lr", "double", grid=(0.1, 0.01)), Parameter("n", "int",
+                                                                        grid=(1, 5, 9))])
+    assert space.size() == 6
+    props = suggest(space, [Metric("y")], [], [], 10, Settings(type="grid", seed=0))
+    assert len({space.key(p.assignments) for p in props}) == 6 == len(props)
