@@ -1,17 +1,18 @@
 """The experiment dashboard: a Starlette sub-application mounted at /dashboard by the API app.
 
 Pages are static HTML shells; a small script fills them from JSON endpoints with textContent
-only, and figures arrive as SVG images, so no experiment, parameter, metric or metadata name can
-become markup. Everything, static files included, sits behind the API's own authentication:
-HTTP basic with an API token as the user name, which the browser asks for once and keeps for
-the session (tokens never appear in URLs, logs or history).
+only, and draws the figures from JSON with Plotly (served from the installed package, never a
+CDN: assets.py), every label escaped for Plotly's own markup, so no experiment, parameter,
+metric or metadata name can become markup. The figures also exist as SVG (the report's).
+Everything, static files included, sits behind the API's own authentication: HTTP basic
+with an API token as the user name, which the browser asks for once and keeps for the session
+(tokens never appear in URLs, logs or history).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coordinator.dashboard import data, svg
-from coordinator.dashboard.figures import Figure, figures
-from coordinator.dashboard.snapshot import Snapshot
+from coordinator.dashboard.assets import plotly_js
+from coordinator.dashboard.caches import BestCache, FigureCache
 from coordinator.errors import CeleriacError
-from coordinator.service import views
 from coordinator.service.access import authenticate, not_found, visible
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
@@ -37,6 +37,14 @@ STATIC = Path(__file__).parent / "static"
 REALM = 'Basic realm="Celeriac dashboard: API token as user name", charset="UTF-8"'
 PAGE_POLICY = ("default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+# The experiment page draws with Plotly, which writes its own <style> element and style
+# attributes (inline styles are allowed there), offers its PNG download as a data: image, and
+# draws parallel coordinates with WebGL through regl, which builds its draw calls with `new
+# Function`: 'unsafe-eval' on this page only. Inline scripts stay refused, and no name from
+# Redis ever reaches markup or code (textContent, and esc() for Plotly's labels).
+PLOT_PAGE_POLICY = PAGE_POLICY.replace("img-src 'self'", "img-src 'self' data: blob:").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-eval'")
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
@@ -67,24 +75,6 @@ class BasicAuth:
         await self.app(scope, receive, send)
 
 
-class FigureCache:
-    """The figures of the last few (experiment, version) pairs: one page refresh asks for
-    every plot of one version, and computing them once is enough."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[str, str], list[Figure]] = OrderedDict()
-
-    def get(self, service: Service, snap: Snapshot) -> list[Figure]:
-        key = (snap.experiment.id, snap.version)
-        if key not in self.entries:
-            best = views.best(service, snap.experiment, snap.observations)
-            self.entries[key] = figures(data.with_curves(service, snap, best), best)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return self.entries[key]
-
-
 def _clean(value: Any) -> Any:
     """JSON allows no NaN or infinity: they become null."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -101,16 +91,16 @@ def json_reply(body: Any, status: int = 200) -> Response:
     return Response(text, status_code=status, media_type="application/json", headers=HEADERS)
 
 
-def page(name: str) -> Any:
+def page(name: str, policy: str = PAGE_POLICY) -> Any:
     async def serve(_request: Request) -> Response:
         return FileResponse(STATIC / name, headers={**HEADERS,
-                                                    "Content-Security-Policy": PAGE_POLICY})
+                                                    "Content-Security-Policy": policy})
     return serve
 
 
 def dashboard_app(service: Service,
                   static_tokens: StaticTokens | dict[str, TokenRecord] | None = None) -> ASGIApp:
-    cache = FigureCache()
+    cache, best = FigureCache(), BestCache(service)
 
     def read(request: Request) -> Response:
         """Runs in the thread pool: every Redis read blocks."""
@@ -118,15 +108,19 @@ def dashboard_app(service: Service,
         client = request.state.client
         try:
             if path.endswith("/api/experiments"):
-                return json_reply({"experiments": data.experiment_list(service, client)})
+                return json_reply({"experiments": data.experiment_list(service, client, best),
+                                   "client": client})
             eid = request.path_params["experiment_id"]
             _check_visible(service, eid, client)
             if "name" in request.path_params:
                 return _figure(service, cache, eid, request.path_params["name"])
+            if path.endswith("/figures"):
+                return _figures_json(service, cache, eid)
             since = request.query_params.get("since")
             if since and since == data.version(service, service.experiment(eid)):
                 return json_reply({"unchanged": True, "version": since})
-            return json_reply(data.experiment_view(service, data.snapshot(service, eid)))
+            view = data.experiment_view(service, data.snapshot(service, eid))
+            return json_reply({**view, "client": client})
         except CeleriacError as exc:
             status = http_status(exc)
             return json_reply({"message": exc.message, "status": status}, status)
@@ -136,10 +130,12 @@ def dashboard_app(service: Service,
 
     routes: list[BaseRoute] = [
         Route("/", page("index.html")),
-        Route("/experiments/{experiment_id}", page("experiment.html")),
+        Route("/experiments/{experiment_id}", page("experiment.html", PLOT_PAGE_POLICY)),
         Route("/api/experiments", endpoint),
         Route("/api/experiments/{experiment_id}", endpoint),
+        Route("/api/experiments/{experiment_id}/figures", endpoint),
         Route("/api/experiments/{experiment_id}/plots/{name}.svg", endpoint),
+        Route("/static/plotly.min.js", plotly_js),
         Mount("/static", app=StaticFiles(directory=STATIC)),
     ]
     app = Starlette(routes=routes)
@@ -155,6 +151,18 @@ def _check_visible(service: Service, experiment_id: str, client: str) -> None:
         raise not_found(experiment_id) from None
     if not visible(experiment, client):
         raise not_found(experiment_id)
+
+
+def _figures_json(service: Service, cache: FigureCache, experiment_id: str) -> Response:
+    """Every figure's data, drawn by the browser, and the parameter importance. Asked for
+    once per version (the page passes it), so it may be kept a minute."""
+    snap = data.snapshot(service, experiment_id)
+    body = {"version": snap.version,
+            "figures": [data.figure_data(f) for f in cache.get(service, snap)],
+            "importance": cache.importance_of(snap)}
+    response = json_reply(body)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 def _figure(service: Service, cache: FigureCache, experiment_id: str, name: str) -> Response:

@@ -7,21 +7,27 @@ the Service's reads are used: the dashboard never writes to Redis.
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Any
 
-from coordinator.dashboard.figures import catalogue
+from coordinator.dashboard.figures import Figure, catalogue, label
 from coordinator.dashboard.snapshot import Snapshot
 from coordinator.service import views
 from coordinator.service.access import visible
 from coordinator.service.experiments import Service
-from coordinator.state.records import Experiment, ObservationRecord
+from coordinator.state.records import Experiment, ObservationRecord, reason_headline
 from coordinator.state.states import SuggestionState, experiment_state
 from optimizer.metrics import constraints, is_feasible
 
 ETA_WINDOW = 20  # recent observations whose pace estimates the time left
 CURVE_RUNS = 200  # learning curves read for a figure: the most recent runs (and the best)
+REASON_GROUPS = 50  # distinct failure reasons listed (with counts); the rest are summed
+REASON_EXAMPLES = 20  # observations named under each reason
+
+BestOf = Callable[[Experiment, int], tuple[str | None, float | None]]
 
 
 def version(service: Service, experiment: Experiment) -> str:
@@ -68,20 +74,39 @@ def with_curves(service: Service, snap: Snapshot, best: list[ObservationRecord])
     return replace(snap, curves=service.store.curves(snap.experiment.id, runs))
 
 
-def experiment_list(service: Service, client: str | None = None) -> list[dict[str, Any]]:
-    """The experiments (of `client` only, when given) with their progress, newest first."""
+def best_value(service: Service, experiment: Experiment, _observations: int = 0
+               ) -> tuple[str | None, float | None]:
+    """The first optimized metric and its best feasible value (reads every observation:
+    the dashboard keeps the answer per observation count, see app.BestCache)."""
+    goals = experiment.spec.optimized_metrics
+    top = views.best(service, experiment)
+    if not goals:
+        return None, None
+    return goals[0].name, top[0].value_of(goals[0].name) if top else None
+
+
+def experiment_list(service: Service, client: str | None = None,
+                    best: BestOf | None = None) -> list[dict[str, Any]]:
+    """The experiments (of `client` only, when given) with their progress and best value
+    (`best`, given the experiment and its observation count), newest first."""
     rows = []
     for experiment in reversed(service.experiments()):
         if client is not None and not visible(experiment, client):
             continue
         counts = service.counts(experiment.id)
         budget = experiment.spec.budget
+        metric, value = (best or (lambda e, n: best_value(service, e, n)))(
+            experiment, counts.observations)
         rows.append({
             "id": experiment.id, "name": experiment.spec.name,
-            "state": experiment_state(experiment.state, counts.observations, budget),
+            "state": experiment_state(experiment.state, counts.observations,
+                                      experiment.spec.reachable_budget),
             "created": experiment.created,
             "observations": counts.observations, "failed": counts.failed, "open": counts.open,
             "budget": budget, "progress": _fraction(counts.observations, budget),
+            "best_metric": metric, "best_value": value,
+            "objective": next((m.objective for m in experiment.spec.metrics
+                               if m.name == metric), None),
         })
     return rows
 
@@ -92,9 +117,13 @@ def _fraction(done: int, budget: int | None) -> float | None:
 
 def observation_row(snap: Snapshot, o: ObservationRecord, best_ids: set[str]) -> dict[str, Any]:
     metrics = snap.experiment.spec.metrics
+    output = o.metadata.get("output")  # the tail of the evaluation's stdout/stderr, if kept
     return {
-        "id": o.id, "suggestion": o.suggestion, "created": o.created, "duration": o.duration,
-        "failed": o.failed, "reason": o.reason, "hostname": o.metadata.get("hostname"),
+        "id": o.id, "number": getattr(o, "number", 0) or None, "label": label(o),
+        "suggestion": o.suggestion, "created": o.created, "duration": o.duration,
+        "failed": o.failed, "reason": o.reason, "headline": reason_headline(o.reason),
+        "output": output if isinstance(output, str) else "",
+        "hostname": o.metadata.get("hostname"),
         "assignments": o.assignments, "values": {v.name: v.value for v in o.values},
         "feasible": is_feasible(metrics, o.to_optimizer()), "best": o.id in best_ids,
         "metadata": o.metadata, "resource": o.resource, "stopped": o.stopped,
@@ -158,6 +187,50 @@ def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
     }
 
 
+def failure_groups(snap: Snapshot) -> list[dict[str, Any]]:
+    """Failed observations grouped by the headline of their reason, most frequent first:
+    each with its count, the observations and hosts it hit, and one full reason (the
+    traceback once, not once per failure)."""
+    failed = [o for o in snap.observations if o.failed]
+    counted = views.failure_reasons(failed, top=REASON_GROUPS)
+    groups: dict[str, dict[str, Any]] = {
+        reason: {"reason": reason, "count": count, "observations": [], "hosts": [],
+                 "example": ""} for reason, count in counted}
+    for o in failed:
+        group = groups.get(reason_headline(o.reason) or "no reason recorded")
+        if group is None:
+            continue
+        if len(group["observations"]) < REASON_EXAMPLES:
+            group["observations"].append({"id": o.id, "label": label(o)})
+        host = o.metadata.get("hostname")
+        if isinstance(host, str) and host not in group["hosts"] and len(group["hosts"]) < 10:
+            group["hosts"].append(host)
+        if not group["example"]:
+            output = o.metadata.get("output")
+            group["example"] = o.reason
+            group["output"] = output if isinstance(output, str) else ""
+    listed = sum(count for _, count in counted)
+    if listed < len(failed):
+        groups["…"] = {"reason": f"{len(failed) - listed} more failures with other reasons",
+                       "count": len(failed) - listed, "observations": [], "hosts": [],
+                       "example": "", "output": ""}
+    return list(groups.values())
+
+
+def experiment_config(experiment: Experiment) -> dict[str, Any]:
+    """The stored config beyond the search space and the metrics (which have their own
+    tables): how it is evaluated, the optimizer's settings, early stopping and the rest."""
+    config = json.loads(experiment.spec.to_json())
+    for shown in ("name", "parameters", "metrics"):
+        config.pop(shown, None)
+    return {key: value for key, value in config.items() if value not in (None, {}, [], "")}
+
+
+def figure_data(figure: Figure) -> dict[str, Any]:
+    """A figure as JSON for the browser, which draws it with Plotly."""
+    return {**asdict(figure), "empty": figure.empty}
+
+
 def experiment_info(experiment: Experiment) -> dict[str, Any]:
     spec = experiment.spec
     return {
@@ -165,7 +238,7 @@ def experiment_info(experiment: Experiment) -> dict[str, Any]:
         "budget": spec.budget, "parallel_bandwidth": spec.parallel_bandwidth,
         "optimizer": spec.optimizer.type,
         "parameters": [{"name": p.name, "type": p.type, "low": p.low, "high": p.high,
-                        "categories": list(p.categories), "log": p.log}
+                        "categories": list(p.categories), "log": p.log, "grid": list(p.grid)}
                        for p in spec.parameters],
         "metrics": [{"name": m.name, "objective": m.objective, "strategy": m.strategy,
                      "threshold": m.threshold} for m in spec.metrics],
@@ -175,6 +248,7 @@ def experiment_info(experiment: Experiment) -> dict[str, Any]:
             "max_resource": spec.early_stopping.max_resource,
             "milestones": spec.early_stopping.milestones(0)},
         "resource_budget": spec.resource_budget,
+        "config": experiment_config(experiment),
     }
 
 
@@ -189,6 +263,7 @@ def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
         "best": [r for r in rows if r["best"]],
         "observations": rows,
         "failed": [r for r in rows if r["failed"]],
+        "failure_reasons": failure_groups(snap),
         "open_suggestions": open_rows(snap),
         "constraints": constraint_rows(snap),
         "figures": [{"name": name, "title": title} for name, title in catalogue(snap)],

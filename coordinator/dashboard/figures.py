@@ -43,6 +43,7 @@ class Series:
     style: str = "dots"  # dots | line | step | curve (a thin line, one tooltip for all of it)
     color: str = BLUE
     tips: list[str] = field(default_factory=list)  # one tooltip per point (curve: one)
+    ids: list[str] = field(default_factory=list)  # the observation of each point (curve: one)
     opacity: float = 1.0
     end: bool = False  # a cross on the last point: where the scheduler stopped the run
     width: float = 2.5
@@ -61,6 +62,7 @@ class Figure:
     axes: list[Axis] = field(default_factory=list)  # parallel: one axis per column
     rows: list[list[float | None]] = field(default_factory=list)  # parallel: polylines
     shades: list[float] = field(default_factory=list)  # parallel: 0 (worst) .. 1 (best)
+    ids: list[str] = field(default_factory=list)  # parallel: the observation of each row
     note: str = ""  # said instead of drawing when there is nothing to draw
 
     @property
@@ -103,7 +105,13 @@ def _value(o: ObservationRecord, metric: Metric) -> float | None:
 def _tip(o: ObservationRecord) -> str:
     values = ", ".join(f"{v.name}={v.value:.6g}" for v in o.values)
     params = ", ".join(f"{k}={_fmt(v)}" for k, v in o.assignments.items())
-    return f"observation {o.id}: {values} | {params}"
+    return f"observation {label(o)}: {values} | {params}"
+
+
+def label(o: ObservationRecord) -> str:
+    """How people read an observation: its number within the experiment when it has one."""
+    number = getattr(o, "number", 0)
+    return f"#{number}" if number else o.id
 
 
 def _fmt(value: Any) -> str:
@@ -112,33 +120,47 @@ def _fmt(value: Any) -> str:
 
 def history(done: list[ObservationRecord], metric: Metric, metrics: tuple[Metric, ...],
             index: int) -> Figure:
-    """Every value by observation number, and the best feasible one so far as a step line."""
-    dots, dots_tips, steps = [], [], []
+    """Every value by observation number, and the best feasible one so far as a step line.
+    Observations that miss a threshold are drawn apart (orange): they never count as best."""
+    dots: dict[bool, list[ObservationRecord]] = {True: [], False: []}
+    points: dict[str, tuple[float, float]] = {}
+    steps: list[tuple[float, float]] = []
     best: float | None = None
-    for n, o in enumerate(sorted(done, key=lambda o: (o.created, int(o.id))), start=1):
+    for n, o in enumerate(sorted(done, key=_order), start=1):
         value = _value(o, metric)
         if value is None:
             continue
-        dots.append((float(n), value))
-        dots_tips.append(_tip(o))
-        if is_feasible(metrics, o.to_optimizer()) and (
-                best is None or metric.sign * value > metric.sign * best):
+        feasible = is_feasible(metrics, o.to_optimizer())
+        dots[feasible].append(o)
+        points[o.id] = (float(n), value)
+        if feasible and (best is None or metric.sign * value > metric.sign * best):
             best = value
         if best is not None:
             steps.append((float(n), best))
+    series = [Series(name, [points[o.id] for o in group], "dots", color,
+                     [_tip(o) for o in group], [o.id for o in group])
+              for name, group, color in (("observation", dots[True], GREY),
+                                          ("misses a threshold", dots[False], ORANGE))
+              if group or color == GREY]
     return Figure(
         name=f"history-{index}", title=f"Best {metric.name} so far ({metric.objective})",
         x=Axis("observation", integer=True), y=Axis(metric.name),
-        series=[Series("observation", dots, "dots", GREY, dots_tips),
-                Series("best so far", steps, "step", BLUE)],
+        series=[*series, Series("best so far", steps, "step", BLUE)],
         note="no successful observation yet")
+
+
+def _order(o: ObservationRecord) -> tuple[float, int, str]:
+    """Observation order: by time, then by number within the experiment (ids may not be
+    numbers in every store)."""
+    number = getattr(o, "number", 0) or 0
+    return (o.created, int(number) or (int(o.id) if o.id.isdigit() else 0), o.id)
 
 
 def parameter_scatter(done: list[ObservationRecord], p: Parameter, metric: Metric,
                       metrics: tuple[Metric, ...], best_ids: set[str], index: int) -> Figure:
     """The metric against one parameter: feasible, infeasible and best points told apart."""
-    groups: dict[str, tuple[list[tuple[float, float]], list[str]]] = {
-        "feasible": ([], []), "infeasible": ([], []), "best": ([], [])}
+    groups: dict[str, tuple[list[tuple[float, float]], list[str], list[str]]] = {
+        "feasible": ([], [], []), "infeasible": ([], [], []), "best": ([], [], [])}
     for o in done:
         x, y = _coordinate(p, o.assignments.get(p.name)), _value(o, metric)
         if x is None or y is None:
@@ -147,12 +169,13 @@ def parameter_scatter(done: list[ObservationRecord], p: Parameter, metric: Metri
             "feasible" if is_feasible(metrics, o.to_optimizer()) else "infeasible")
         groups[group][0].append((x, y))
         groups[group][1].append(_tip(o))
+        groups[group][2].append(o.id)
     colors = {"feasible": BLUE, "infeasible": ORANGE, "best": GREEN}
     return Figure(
         name=f"param-{index}", title=f"{metric.name} against {p.name}",
         x=_parameter_axis(p), y=Axis(metric.name),
-        series=[Series(label, pts, "dots", colors[label], tips)
-                for label, (pts, tips) in groups.items() if pts],
+        series=[Series(label, pts, "dots", colors[label], tips, ids)
+                for label, (pts, tips, ids) in groups.items() if pts],
         note="no successful observation yet")
 
 
@@ -178,13 +201,14 @@ def parallel(done: list[ObservationRecord], params: list[Parameter], metric: Met
              metrics: tuple[Metric, ...]) -> Figure:
     """One polyline per successful observation across every parameter and the metric,
     shaded from the worst value (light) to the best (dark)."""
-    rows, values = [], []
+    rows, values, ids = [], [], []
     for o in done:
         y = _value(o, metric)
         if y is None:
             continue
         rows.append([_coordinate(p, o.assignments.get(p.name)) for p in params] + [y])
         values.append(metric.sign * y)
+        ids.append(o.id)
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     shades = [(v - low) / (high - low) if high > low else 1.0 for v in values]
     order = sorted(range(len(rows)), key=lambda i: shades[i])  # best drawn last, on top
@@ -192,7 +216,7 @@ def parallel(done: list[ObservationRecord], params: list[Parameter], metric: Met
         name="parallel", title=f"Parallel coordinates, shaded by {metric.name}",
         kind="parallel", axes=[_parameter_axis(p) for p in params] + [Axis(metric.name)],
         rows=[rows[i] for i in order], shades=[shades[i] for i in order],
-        note="no successful observation yet")
+        ids=[ids[i] for i in order], note="no successful observation yet")
 
 
 def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Metric, ...]
@@ -204,21 +228,23 @@ def pareto(done: list[ObservationRecord], goals: list[Metric], metrics: tuple[Me
               for o in feasible]  # feasible: both values are there
     front: list[tuple[float, float]] = []
     tips: list[str] = []
+    front_ids: list[str] = []
     if points:
         scores = [[first.sign * a, second.sign * b] for a, b in points]
         mask = pareto_mask(np.array(scores, dtype=float))
-        kept = sorted((p, _tip(o)) for p, o, keep in zip(points, feasible, mask, strict=True)
-                      if keep)
-        front, tips = [p for p, _ in kept], [t for _, t in kept]
+        kept = sorted((p, _tip(o), o.id) for p, o, keep
+                      in zip(points, feasible, mask, strict=True) if keep)
+        front, tips, front_ids = [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]
     others = list(points)
     rest = [_tip(o) for o in feasible]
     return Figure(
         name="pareto", title=f"Pareto front: {first.name} ({first.objective}) and "
                              f"{second.name} ({second.objective})",
         x=Axis(first.name), y=Axis(second.name),
-        series=[Series("feasible observation", others, "dots", GREY, rest),
+        series=[Series("feasible observation", others, "dots", GREY, rest,
+                       [o.id for o in feasible]),
                 Series("Pareto front", [(float(a), float(b)) for a, b in front], "line",
-                       GREEN, tips)],
+                       GREEN, tips, front_ids)],
         note="no feasible observation yet")
 
 
@@ -227,21 +253,23 @@ def constraint_chart(done: list[ObservationRecord], metric: Metric, index: int) 
     met: list[tuple[float, float]] = []
     missed: list[tuple[float, float]] = []
     tips: dict[bool, list[str]] = {True: [], False: []}
-    for n, o in enumerate(sorted(done, key=lambda o: (o.created, int(o.id))), start=1):
+    ids: dict[bool, list[str]] = {True: [], False: []}
+    for n, o in enumerate(sorted(done, key=_order), start=1):
         value = _value(o, metric)
         if value is None:
             continue
         ok = metric.meets_threshold(value)
         (met if ok else missed).append((float(n), value))
         tips[ok].append(_tip(o))
+        ids[ok].append(o.id)
     assert metric.threshold is not None
     bound = "<=" if metric.objective == "minimize" else ">="
     return Figure(
         name=f"constraint-{index}", title=f"Constraint {metric.name} {bound} "
                                           f"{metric.threshold:g}",
         x=Axis("observation", integer=True), y=Axis(metric.name),
-        series=[Series("meets the threshold", met, "dots", GREEN, tips[True]),
-                Series("misses the threshold", missed, "dots", RED, tips[False])],
+        series=[Series("meets the threshold", met, "dots", GREEN, tips[True], ids[True]),
+                Series("misses the threshold", missed, "dots", RED, tips[False], ids[False])],
         hlines=[(float(metric.threshold), f"threshold {metric.threshold:g}")],
         note="no successful observation yet")
 
@@ -295,15 +323,17 @@ def _curve(sid: str, run: ObservationRecord | None, points: list[tuple[float, fl
         return Series("running", points, "curve", ORANGE, [f"run {sid}: running, at {last}"],
                       opacity=0.9, width=1.6)
     reason = str(run.metadata.get("stop_reason") or "")
-    tip = f"run {sid} (observation {run.id}): " + (
+    tip = f"run {sid} (observation {label(run)}): " + (
         f"stopped early at {last}" if run.stopped else f"completed at {last}") + (
         f"; {reason}" if reason else "")
     if best:
-        return Series("best", points, "curve", GREEN, [tip], width=3.0, end=run.stopped)
+        return Series("best", points, "curve", GREEN, [tip], [run.id], width=3.0,
+                      end=run.stopped)
     if run.stopped:
-        return Series("stopped early", points, "curve", GREY, [tip], opacity=0.55, end=True,
-                      width=1.3)
-    return Series("completed", points, "curve", BLUE, [tip], opacity=0.85, width=1.8)
+        return Series("stopped early", points, "curve", GREY, [tip], [run.id], opacity=0.55,
+                      end=True, width=1.3)
+    return Series("completed", points, "curve", BLUE, [tip], [run.id], opacity=0.85,
+                  width=1.8)
 
 
 def thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:

@@ -7,6 +7,7 @@ figures can also be written as PNG files.
 
 from __future__ import annotations
 
+import json
 import time
 from html import escape
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.figures import Figure, figures
+from coordinator.dashboard.importance import parameter_importance
 from coordinator.dashboard.png import write_png
+from coordinator.dashboard.snapshot import Snapshot
 from coordinator.service import views
 from coordinator.service.experiments import Service
 
@@ -48,9 +51,9 @@ def build(service: Service, experiment_id: str) -> tuple[str, list[Figure]]:
     best = views.best(service, snap.experiment, snap.observations)
     view = data.experiment_view(service, snap)
     found = figures(data.with_curves(service, snap, best), best)
-    parts = [_header(view), _best(view), "<h2>Figures</h2><div class='figs'>",
-             *[svg.render(f) for f in found], "</div>", _constraints(view),
-             _observations(view), _failed(view)]
+    parts = [_header(view), _reasons(view), _best(view), "<h2>Figures</h2><div class='figs'>",
+             *[svg.render(f) for f in found], "</div>", _importance(snap),
+             _constraints(view), _space(view), _observations(view), _failed(view)]
     title = t(f"Celeriac report: {view['experiment']['name']}")
     html = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
@@ -118,6 +121,46 @@ def _observations(view: dict[str, Any]) -> str:
             reached = "–" if o["resource"] is None else f"{o['resource']:g}"
             row.insert(2, f"{reached} (stopped)" if o["stopped"] else reached)
     return f"<h2>Observations ({len(rows)})</h2>" + _table(headers, rows)
+
+
+def _reasons(view: dict[str, Any]) -> str:
+    """Failures grouped by reason, most frequent first, each reason's full text once."""
+    groups = view["failure_reasons"]
+    if not groups:
+        return ""
+    rows = [[g["count"], g["example"] or g["reason"],
+             ", ".join(o["label"] for o in g["observations"]), ", ".join(g["hosts"])]
+            for g in groups]
+    return ("<h2>Failures by reason</h2>"
+            + _table(["count", "reason", "observations", "hosts"], rows, {1: "reason"}))
+
+
+def _importance(snap: Snapshot) -> str:
+    found = parameter_importance(snap.experiment.spec, snap.observations)
+    if not found["importances"]:
+        return ""
+    rows = [[i["parameter"], f"{100 * i['importance']:.1f} %"] for i in found["importances"]]
+    return (f"<h2>Parameter importance for {t(found['metric'])}</h2><p class='muted'>"
+            f"{t(found['method'])}; {t(found['observations'])} observations.</p>"
+            + _table(["parameter", "importance"], rows))
+
+
+def _space(view: dict[str, Any]) -> str:
+    """The search space, the metrics and the rest of the stored config."""
+    e = view["experiment"]
+    params = [[p["name"], p["type"],
+               ", ".join(map(str, p["categories"])) if p["type"] == "categorical" else (
+                   "grid " + ", ".join(f"{v:g}" for v in p["grid"]) if p["grid"]
+                   else f"{p['low']:g} … {p['high']:g}"), "log" if p["log"] else "–"]
+              for p in e["parameters"]]
+    metrics = [[m["name"], m["objective"], m["strategy"], m["threshold"]] for m in e["metrics"]]
+    config = [[key, json.dumps(value) if isinstance(value, (dict, list)) else value]
+              for key, value in e["config"].items()]
+    return ("<h2>Search space</h2>" + _table(["parameter", "type", "values", "transformation"],
+                                             params)
+            + "<h2>Metrics</h2>" + _table(["metric", "objective", "strategy", "threshold"],
+                                          metrics)
+            + "<h2>Config</h2>" + _table(["field", "value"], config))
 
 
 def _failed(view: dict[str, Any]) -> str:

@@ -217,15 +217,19 @@ def _parallel(figure: Figure) -> str:
         points = [(positions[i], scales[i](v)) for i, v in enumerate(row) if v is not None]
         out.append(f'<path d="{_path(points, False)}" fill="none" stroke="{_shade(shade)}" '
                    f'stroke-opacity="{0.35 + 0.55 * shade:.2f}" stroke-width="1.6"/>')
-    for px, scale in zip(positions, scales, strict=True):
+    for i, (px, scale) in enumerate(zip(positions, scales, strict=True)):
         out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                    f'stroke="#374151" stroke-width="1.2"/>')
+        # the last axis sits at the right edge: its labels go to its left, never clipped
+        last = i == n - 1 and n > 1
+        tick_x, tick_anchor = (px - 4, "end") if last else (px + 4, "start")
         ticks = scale.ticks()
         for value, label in ticks if len(ticks) <= 6 else ticks[:: math.ceil(len(ticks) / 6)]:
-            out.append(f'<text x="{px + 4:.1f}" y="{scale(value) + 4:.1f}" font-size="10" '
-                       f'fill="#4b5563" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                       f'{text(label, 14)}</text>')
-        out.append(f'<text x="{px:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
+            out.append(f'<text x="{tick_x:.1f}" y="{scale(value) + 4:.1f}" font-size="10" '
+                       f'text-anchor="{tick_anchor}" fill="#4b5563" stroke="#ffffff" '
+                       f'stroke-width="3" paint-order="stroke">{text(label, 14)}</text>')
+        anchor = "end" if last else ("start" if i == 0 and n > 1 else "middle")
+        out.append(f'<text x="{px:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}" '
                    f'fill="{INK}" font-weight="500">{text(scale.axis.label, 18)}</text>')
     return "".join(out)
 

@@ -36,9 +36,13 @@ evaluate: tests.integration.metrics:quadratic
 optimizer: {type: sobol, seed: 5}
 """
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+# WebGL (Plotly's parallel coordinates) on the CPU: no GPU on CI (--disable-gpu would turn
+# WebGL off; the page then shows a picture, tested by NO_WEBGL_ARGS)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader",
+                 "--enable-unsafe-swiftshader",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+NO_WEBGL_ARGS = [*CHROMIUM_ARGS, "--disable-gpu", "--disable-webgl"]
 
 
 def chromium_path() -> str:
@@ -83,14 +87,14 @@ class Page:
 
 
 @contextmanager
-def browser(user_data: Path, token: str) -> Iterator[Page]:
+def browser(user_data: Path, token: str, args: list[str] | None = None) -> Iterator[Page]:
     """A fresh profile sending the API token as basic-auth user; the browser ends with it."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(user_data), executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            str(user_data), executable_path=executable, headless=True, args=args or CHROMIUM_ARGS,
             http_credentials={"username": token, "password": ""},
             viewport={"width": 1400, "height": 1000})
         try:
@@ -162,17 +166,20 @@ def test_the_dashboard_follows_a_run_live_and_shows_the_numbers_and_new_observat
         page.wait_text("#best-value", "0")
         assert page.page.locator("#observations tbody tr").count() == 7
         sort_by_value_descending(page)
-        assert page.text("#observations tbody tr:first-child td:first-child") == \
-            max(service.observations(experiment_id), key=lambda o: o.value_of("value")).id
+        top = max(service.observations(experiment_id), key=lambda o: o.value_of("value"))
+        first = page.page.locator("#observations tbody tr:first-child")
+        assert first.get_attribute("data-id") == top.id
+        assert page.text("#observations tbody tr:first-child td:first-child") == top.label
         assert page.errors == [], page.errors
 
 
 def wait_for_figures(page) -> None:
-    """Every figure is an image the browser decoded (not a broken one)."""
+    """Every figure the page lists is drawn by Plotly (an SVG of its own in each card)."""
     page.page.wait_for_function(
-        "() => { const imgs = [...document.querySelectorAll('#figures img')];"
-        " return imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
-        timeout=15000)
+        "() => { const figs = [...document.querySelectorAll('#figures figure')];"
+        " return document.body.dataset.figures && figs.length >= 4 &&"
+        " figs.every(f => f.querySelector('.plot .main-svg')); }",
+        polling=250, timeout=15000)
 
 
 def sort_by_value_descending(page) -> None:

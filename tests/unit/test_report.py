@@ -54,6 +54,9 @@ def test_the_report_is_one_file_with_inline_svg_figures_and_nothing_external(
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert HOSTILE not in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert "Observations (10)" in html and "Failed observations (2)" in html
+    # the reasons grouped, the search space and the config are in the report too
+    assert html.index("Failures by reason") < html.index("<svg")
+    assert "Search space" in html and "Config" in html and "parallel_bandwidth" in html
 
 
 def test_png_writes_every_figure_as_a_png_image(service, experiment, tmp_path):

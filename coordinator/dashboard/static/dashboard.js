@@ -85,25 +85,38 @@ function experimentRow(e) {
     el("td", null, e.id), el("td", null, link),
     el("td", null, el("span", {class: "badge " + e.state}, e.state)),
     el("td", null, bar, `${e.observations} / ${e.budget === null ? "–" : e.budget}`),
+    el("td", {class: "num", title: e.best_metric ? `best ${e.best_metric} (${e.objective})` : ""},
+      fmt(e.best_value)),
     el("td", {class: "num"}, e.failed), el("td", {class: "num"}, e.open),
     el("td", null, clock(e.created)));
 }
 
+function showClient(client) {
+  setText("client", "client " + client);
+}
+
 async function loadList() {
   const data = await getJSON("/api/experiments");
+  showClient(data.client);
   fill(document.querySelector("#experiments tbody"), data.experiments.map(experimentRow));
   document.getElementById("empty").hidden = data.experiments.length > 0;
+  document.getElementById("experiments").hidden = data.experiments.length === 0;
+  setText("empty-client", data.client);
+  document.getElementById("empty-default").hidden = data.client !== "default";
+  document.getElementById("empty-other").hidden = data.client === "default";
 }
 
 // ---- one experiment ----------------------------------------------------------------------
 
-const view = {id: null, version: null, data: null, sortKey: "id", sortDir: 1, figures: {}};
+const view = {id: null, version: null, data: null, sortKey: "id", sortDir: 1, brush: null,
+  picked: null, expanded: new Set()};
 
 function renderHeader(d) {
   const e = d.experiment;
   document.title = "Celeriac · " + e.name;
   setText("experiment-name", e.name);
   setText("crumb-name", "#" + e.id);
+  showClient(d.client);
   const badge = document.getElementById("experiment-state");
   badge.className = "badge " + d.progress.state;
   badge.textContent = d.progress.state;
@@ -138,36 +151,76 @@ function assignmentList(row, metrics) {
 
 function renderBest(d) {
   const box = document.getElementById("best");
+  const successes = d.observations.some((o) => !o.failed);
+  document.getElementById("best-card").hidden = !successes && d.observations.length > 0;
   if (!d.best.length) {
     box.replaceChildren(el("p", {class: "muted"}, "No observation meets every threshold yet."));
     return;
   }
   const items = d.best.map((row) => el("div", {class: "front-item"},
-    el("div", {class: "muted"}, `observation ${row.id}` + (d.best.length > 1 ? " (Pareto front)" : "")),
+    el("div", {class: "muted"}, `observation ${row.label}` + (d.best.length > 1 ? " (Pareto front)" : "")),
     assignmentList(row, d.experiment.metrics)));
   box.replaceChildren(...items);
 }
 
 function renderFigures(d) {
-  const box = document.getElementById("figures");
-  const wanted = new Set(d.figures.map((f) => f.name));
-  for (const name of Object.keys(view.figures)) {
-    if (!wanted.has(name)) { view.figures[name].remove(); delete view.figures[name]; }
+  Explore.state.onPick = pick;
+  Explore.state.onBrush = brush;
+  Plots.update(d, BASE, view.id).catch((error) => live(false, "figures: " + error.message));
+}
+
+// A click on a point: its row in the observations table, highlighted and scrolled to.
+function pick(id) {
+  view.picked = id;
+  const visible = document.querySelector(`#observations tbody tr[data-id="${CSS.escape(id)}"]`);
+  if (!visible) {  // filtered out: show every observation again
+    document.getElementById("filter").value = "";
+    document.getElementById("filter-state").value = "all";
+    if (view.brush && !view.brush.has(id)) Explore.clearBrush();
   }
-  for (const f of d.figures) {
-    if (!view.figures[f.name]) {
-      const img = el("img", {alt: f.title, "data-figure": f.name});
-      view.figures[f.name] = el("figure", null, img);
-      box.append(view.figures[f.name]);
-    }
-    const img = view.figures[f.name].firstChild;
-    const src = `${BASE}/api/experiments/${encodeURIComponent(view.id)}/plots/` +
-      `${encodeURIComponent(f.name)}.svg?v=${encodeURIComponent(d.version)}`;
-    if (!img.getAttribute("src")) { img.src = src; continue; }
-    const next = new Image();  // swap once loaded: no flicker while a run updates the plots
-    next.onload = () => { img.src = src; };
-    next.src = src;
-  }
+  renderObservations(view.data);
+  const row = document.querySelector(`#observations tbody tr[data-id="${CSS.escape(id)}"]`);
+  if (row) row.scrollIntoView({block: "center", behavior: "instant"});
+}
+
+// Brushing in parallel coordinates: only the observations inside every brushed range.
+function brush(ids) {
+  view.brush = ids;
+  document.getElementById("brush").hidden = ids === null;
+  if (view.data) renderObservations(view.data);
+}
+
+function renderReasons(d) {
+  const groups = d.failure_reasons;
+  document.getElementById("reasons-card").hidden = groups.length === 0;
+  setText("reasons-title-count", `(${d.progress.failed} failed, ${groups.length} ` +
+    `reason${groups.length === 1 ? "" : "s"})`);
+  fill(document.querySelector("#reasons tbody"), groups.map((g) => {
+    const detail = g.example && g.example !== g.reason ? el("details", null,
+      el("summary", null, "full reason (one of them)"), el("pre", {class: "reason"}, g.example)) : null;
+    const output = g.output ? el("details", null, el("summary", null, "output (tail)"),
+      el("pre", {class: "output"}, g.output)) : null;
+    const more = g.count > g.observations.length && g.observations.length ? " …" : "";
+    return el("tr", null, el("td", {class: "num"}, g.count),
+      el("td", {class: "reason"}, el("div", {class: "headline"}, g.reason), detail, output),
+      el("td", {class: "ids"}, g.observations.map((o) => o.label).join(", ") + more),
+      el("td", null, g.hosts.join(", ") || "–"));
+  }));
+}
+
+function renderConfig(d) {
+  const e = d.experiment;
+  fill(document.querySelector("#space tbody"), e.parameters.map((p) => el("tr", null,
+    el("td", null, p.name), el("td", null, p.type),
+    el("td", null, p.type === "categorical" ? p.categories.join(", ")
+      : p.grid && p.grid.length ? "grid " + p.grid.map(fmt).join(", ") : `${fmt(p.low)} … ${fmt(p.high)}`),
+    el("td", null, p.log ? "log" : "–"))));
+  fill(document.querySelector("#metrics tbody"), e.metrics.map((m) => el("tr", null,
+    el("td", null, m.name), el("td", null, m.objective), el("td", null, m.strategy),
+    el("td", null, fmt(m.threshold)))));
+  const list = document.getElementById("config");
+  list.replaceChildren(...Object.entries(e.config).flatMap(([key, value]) => [
+    el("dt", null, key), el("dd", null, typeof value === "object" ? JSON.stringify(value) : fmt(value))]));
 }
 
 function renderConstraints(d) {
@@ -199,14 +252,15 @@ function renderOpen(d) {
 function renderFailed(d) {
   setText("failed-title-count", `(${d.failed.length})`);
   document.getElementById("failed-empty").hidden = d.failed.length > 0;
-  fill(document.querySelector("#failed tbody"), d.failed.map((o) => el("tr", null,
-    el("td", null, o.id), el("td", null, o.suggestion || "–"), el("td", null, o.hostname || "–"),
-    el("td", {class: "reason"}, o.reason))));
+  fill(document.querySelector("#failed tbody"), d.failed.slice(-MAX_ROWS).map((o) => el("tr", null,
+    el("td", null, o.label), el("td", null, o.suggestion || "–"), el("td", null, o.hostname || "–"),
+    el("td", {class: "reason headline"}, o.headline || o.reason))));
 }
 
 // Observations table: columns from the experiment, sortable by any column, filtered by text.
 function columns(d) {
-  const cols = [{key: "id", label: "Id", get: (o) => Number(o.id), num: true},
+  const cols = [{key: "id", label: "Id", get: (o) => o.number || Number(o.id), num: true,
+    show: (_, o) => o.label},
     {key: "status", label: "Status", get: status}];
   if (d.progress.reported || d.experiment.early_stopping) {  // the step each run reached
     const unit = d.experiment.early_stopping ? d.experiment.early_stopping.resource : "step";
@@ -221,7 +275,7 @@ function columns(d) {
   cols.push({key: "duration", label: "Duration s", get: (o) => o.duration, num: true},
     {key: "host", label: "Host", get: (o) => o.hostname},
     {key: "created", label: "Reported", get: (o) => o.created, show: clock},
-    {key: "reason", label: "Reason", get: (o) => o.reason});
+    {key: "reason", label: "Reason", get: (o) => o.headline});
   return cols;
 }
 
@@ -255,6 +309,7 @@ function renderObservations(d) {
   const state = document.getElementById("filter-state").value;
   const sortCol = cols.find((c) => c.key === view.sortKey) || cols[0];
   const rows = d.observations.filter((o) => {
+    if (view.brush && !view.brush.has(o.id)) return false;
     if (state === "failed" && !o.failed) return false;
     if (state === "ok" && o.failed) return false;
     if (state === "feasible" && !o.feasible) return false;
@@ -263,17 +318,50 @@ function renderObservations(d) {
     return cols.some((c) => fmt(c.get(o)).toLowerCase().includes(needle));
   }).sort((a, b) => view.sortDir * compare(sortCol.get(a), sortCol.get(b)));
   setText("obs-title-count", `(${rows.length} of ${d.observations.length})`);
-  fill(document.querySelector("#observations tbody"), rows.slice(0, MAX_ROWS).map((o) => el("tr",
-    {class: o.best ? "best-row" : "", "data-id": o.id}, ...cols.map((c) => {
-      const value = c.get(o);
-      if (c.key === "status") return el("td", null, el("span", {class: "badge " + value}, value));
-      if (c.key === "reason") return el("td", {class: "reason"}, value || "");
-      if (c.key === "resource" && o.stopped) {
-        return el("td", {class: "num", title: o.stop_reason || "stopped early"}, fmt(value), " ",
-          el("span", {class: "badge stopped"}, "stopped"));
-      }
-      return el("td", {class: c.num ? "num" : ""}, c.show ? c.show(value) : fmt(value));
-    }))));
+  if (view.brush) setText("brush-text", `${rows.length} brushed in parallel coordinates`);
+  const body = [];
+  for (const o of rows.slice(0, MAX_ROWS)) {
+    body.push(observationRow(o, cols));
+    if (view.expanded.has(o.id)) body.push(detailRow(o, cols.length));
+  }
+  fill(document.querySelector("#observations tbody"), body);
+}
+
+function observationRow(o, cols) {
+  const classes = [o.best ? "best-row" : "", view.picked === o.id ? "picked" : ""].join(" ").trim();
+  const row = el("tr", {class: classes, "data-id": o.id, title: "click: details"}, ...cols.map((c) => {
+    const value = c.get(o);
+    if (c.key === "status") return el("td", null, el("span", {class: "badge " + value}, value));
+    if (c.key === "reason") return el("td", {class: "reason headline"}, value || "");
+    if (c.key === "resource" && o.stopped) {
+      return el("td", {class: "num", title: o.stop_reason || "stopped early"}, fmt(value), " ",
+        el("span", {class: "badge stopped"}, "stopped"));
+    }
+    return el("td", {class: c.num ? "num" : ""}, c.show ? c.show(value, o) : fmt(value));
+  }));
+  row.addEventListener("click", () => {
+    if (view.expanded.has(o.id)) view.expanded.delete(o.id);
+    else view.expanded.add(o.id);
+    renderObservations(view.data);
+  });
+  return row;
+}
+
+// Everything about one observation: metadata, the whole reason, the output's tail (folded).
+function detailRow(o, span) {
+  const meta = el("dl", {class: "assignments"});
+  for (const [key, value] of Object.entries(o.metadata)) {
+    if (key === "output") continue;
+    meta.append(el("dt", null, key), el("dd", null, typeof value === "object" ? JSON.stringify(value) : fmt(value)));
+  }
+  const parts = [el("div", {class: "muted"}, `observation ${o.label} (id ${o.id})` +
+    (o.suggestion ? ` · suggestion ${o.suggestion}` : "")), meta];
+  if (o.reason) parts.push(el("pre", {class: "reason"}, o.reason));
+  if (o.output) {
+    parts.push(el("details", {class: "output"}, el("summary", null, "output (the tail of stdout and stderr)"),
+      el("pre", {class: "output"}, o.output)));
+  }
+  return el("tr", {class: "detail", "data-detail": o.id}, el("td", {colspan: String(span)}, ...parts));
 }
 
 function render(d) {
@@ -281,9 +369,11 @@ function render(d) {
   view.version = d.version;
   renderHeader(d);
   renderKpis(d.progress);
+  renderReasons(d);
   renderBest(d);
   renderFigures(d);
   renderConstraints(d);
+  renderConfig(d);
   renderOpen(d);
   renderObservations(d);
   renderFailed(d);
@@ -310,6 +400,7 @@ function startExperiment() {
   const rerender = () => { if (view.data) renderObservations(view.data); };
   document.getElementById("filter").addEventListener("input", rerender);
   document.getElementById("filter-state").addEventListener("change", rerender);
+  document.getElementById("brush-clear").addEventListener("click", () => Explore.clearBrush());
   poll(loadExperiment);
 }
 
