@@ -10,7 +10,7 @@ import itertools
 import math
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -18,10 +18,32 @@ import numpy as np
 from optimizer.space import Parameter, Space
 
 GRID_ENUMERATION_LIMIT = 200_000
+INSIDE_ROUNDS = 16  # draws for a design of points inside linear constraints
 
 
 def random_points(space: Space, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.random((n, space.dimension))
+    return inside_only(space, lambda m: rng.random((m, space.dimension)), n)
+
+
+def inside_only(space: Space, draw: Callable[[int], np.ndarray], n: int) -> np.ndarray:
+    """n rows of `draw` that meet the space's linear constraints (all of them when it has
+    none): draws again while too few land inside; where the feasible region is too small for
+    that, the rest are projected onto it."""
+    polytope = space.polytope
+    if not polytope:
+        return draw(n)
+    kept, count = [], 0
+    for _ in range(INSIDE_ROUNDS):
+        rows = draw(max(16, 4 * n))
+        rows = rows[polytope.inside(rows)]
+        kept.append(rows)
+        count += len(rows)
+        if count >= n:
+            break
+    found = np.vstack(kept)[:n]
+    if len(found) < n:
+        found = np.vstack([found, polytope.project(draw(n - len(found)))])
+    return found
 
 
 def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.ndarray:
@@ -37,7 +59,7 @@ def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.nda
         warnings.simplefilter("ignore")
         if start:
             sampler.fast_forward(start)
-        points: np.ndarray = sampler.random(n)
+        points: np.ndarray = inside_only(space, sampler.random, n)
         return points
 
 
@@ -64,7 +86,8 @@ def maximin_fill(
     Unlike a fixed sequence this stays space-filling whatever happened before (failures,
     deleted suggestions, points supplied by the user), which a stateless optimizer needs.
     """
-    candidates = space.snap(sobol_points(space, rng, max(pool, 4 * n)))
+    size = max(pool, 4 * n)
+    candidates = space.snap(inside_only(space, lambda m: sobol_points(space, rng, m), size))
     if len(existing) == 0:
         return candidates[:n]
     taken = space.snap(existing)

@@ -95,12 +95,14 @@ class Batch:
     def offer(self, cube: np.ndarray, strategy: str, limit: int | None = None) -> list[int]:
         """Accept rows in order until full (or `limit` taken); returns the indices accepted."""
         accepted: list[int] = []
+        constrained = bool(self.space.constraints)
         for start in range(0, len(cube), CHUNK):
-            for i, point in enumerate(self.space.decode(cube[start : start + CHUNK]), start):
+            rows = self.space.inside(cube[start : start + CHUNK])
+            for i, point in enumerate(self.space.decode(rows), start):
                 if self.full or (limit is not None and len(accepted) >= limit):
                     return accepted
                 key = canonical_key(point)
-                if key in self.taken:
+                if key in self.taken or (constrained and not self.space.satisfies(point)):
                     continue
                 if self.min_distance > 0:
                     row = self.space.encode([point])

@@ -49,11 +49,11 @@ def maximize(
     cube = candidates(space, rng, centres, n)
     if box is not None:
         cube = _into_box(cube, box, n - n // 2 if len(centres) else n)
-    cube = space.snap(cube)
+    cube = space.inside(space.snap(cube))
     values, _ = acq.value(space.features(cube))
     order = np.argsort(-values)
     starts = cube[order[:STARTS]]
-    refined = _refine(space, acq, starts, box)
+    refined = space.inside(_refine(space, acq, starts, box))
     refined_values, _ = acq.value(space.features(refined))
     pool = np.vstack([refined, cube[order[STARTS:]]])
     scores = np.concatenate([refined_values, values[order[STARTS:]]])

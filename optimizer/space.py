@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.constraints import LinearConstraint, Polytope, check_terms
+
 PARAMETER_TYPES = ("double", "int", "categorical")
 
 
@@ -124,7 +126,8 @@ class Parameter:
 class Space:
     """An ordered set of parameters with conversions between assignments and the unit cube."""
 
-    def __init__(self, parameters: Sequence[Parameter]) -> None:
+    def __init__(self, parameters: Sequence[Parameter],
+                 constraints: Sequence[LinearConstraint] = ()) -> None:
         self.parameters: tuple[Parameter, ...] = tuple(parameters)
         names = [p.name for p in self.parameters]
         if not names:
@@ -134,9 +137,22 @@ class Space:
         self.names = tuple(names)
         self.dimension = len(self.parameters)
         self.feature_dimension = sum(p.width for p in self.parameters)
+        check_terms(constraints, self.parameters)
+        self.constraints = tuple(constraints)
+        self.polytope = Polytope(self.constraints, self.parameters)
 
     def __repr__(self) -> str:
-        return f"Space({list(self.parameters)!r})"
+        extra = f", {list(self.constraints)!r}" if self.constraints else ""
+        return f"Space({list(self.parameters)!r}{extra})"
+
+    def satisfies(self, canonical: Mapping[str, Any]) -> bool:
+        """Whether a (canonical) point meets every linear constraint."""
+        return self.polytope.holds(canonical) if self.constraints else True
+
+    def inside(self, cube: np.ndarray) -> np.ndarray:
+        """Cube rows moved onto the feasible region of the linear constraints (rows already
+        inside, and every row of a space without constraints, are unchanged)."""
+        return self.polytope.project(cube) if self.constraints else cube
 
     def canonical(self, assignments: Mapping[str, Any]) -> dict[str, Any]:
         """Exact types so that equal points compare, hash and serialise equal everywhere."""

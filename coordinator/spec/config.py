@@ -19,6 +19,7 @@ from coordinator.errors import ConfigError
 from coordinator.spec import early_stopping_config
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import Evaluation, ExperimentSpec
+from coordinator.spec.linear_constraints import linear_constraints
 from coordinator.spec.tasks import validate_tasks
 from coordinator.spec.validation import (
     Problems,
@@ -37,7 +38,7 @@ from optimizer import Metric, Parameter, Settings, SettingsError
 TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
-            "resource_budget", "tasks", "pause_after_failures")
+            "resource_budget", "tasks", "pause_after_failures", "linear_constraints")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value")
 # SigOpt fields Celeriac does not model yet: refused by name rather than silently ignored
@@ -119,6 +120,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     unknown_keys(top, TOP_KEYS, "", problems)
     name = as_text(top.get("name"), "name", problems)
     parameters = _parameters(top.get("parameters"), problems)
+    constraints = linear_constraints(top.get("linear_constraints"), parameters, problems)
     metrics = _metrics(top.get("metrics", [{"name": "value"}]), problems)
     budget = _budget(top, problems, required=require_evaluation or _needs_budget(metrics))
     bandwidth = _optional_int(top, "parallel_bandwidth", 1, MAX_BANDWIDTH, 1, problems)
@@ -144,7 +146,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
                           pause_after_failures=5 if pause_after is None else pause_after,
                           optimizer=settings, metadata=metadata, early_stopping=stopping,
                           checkpoints=checkpoints, resource_budget=resource_budget,
-                          tasks=tasks)
+                          tasks=tasks, linear_constraints=constraints)
 
 
 def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems

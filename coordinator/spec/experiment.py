@@ -10,7 +10,7 @@ from typing import Any
 
 from coordinator.spec.early_stopping import Checkpoints, EarlyStopping
 from coordinator.spec.tasks import Task
-from optimizer import Metric, Parameter, Settings, Space
+from optimizer import LinearConstraint, Metric, Parameter, Settings, Space
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class ExperimentSpec:
     checkpoints: Checkpoints = field(default_factory=Checkpoints)
     resource_budget: float | None = None  # total resource of every run, stopped ones too
     tasks: tuple[Task, ...] = ()  # SigOpt's multitask: cheaper tasks of cost < 1
+    linear_constraints: tuple[LinearConstraint, ...] = ()  # every suggestion meets them
 
     @property
     def max_resource(self) -> float | None:
@@ -53,9 +54,9 @@ class ExperimentSpec:
             return 1.0
         return self.early_stopping.max_resource if self.early_stopping else None
 
-    @property
+    @functools.cached_property
     def space(self) -> Space:
-        return Space(self.parameters)
+        return Space(self.parameters, self.linear_constraints)
 
     @functools.cached_property
     def reachable_budget(self) -> int | None:
@@ -79,6 +80,7 @@ class ExperimentSpec:
         data = asdict(self)
         data["optimizer"] = self.optimizer.to_dict()
         data["early_stopping"] = self.early_stopping.to_dict() if self.early_stopping else None
+        data["linear_constraints"] = [c.to_dict() for c in self.linear_constraints]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -87,7 +89,8 @@ class ExperimentSpec:
         return cls(
             name=data["name"],
             parameters=tuple(
-                Parameter(**{**p, "categories": tuple(p.get("categories") or ())})
+                Parameter(**{**p, "categories": tuple(p.get("categories") or ()),
+                             "grid": tuple(p.get("grid") or ())})
                 for p in data["parameters"]
             ),
             metrics=tuple(Metric(**m) for m in data["metrics"]),
@@ -103,4 +106,6 @@ class ExperimentSpec:
             checkpoints=Checkpoints.from_dict(data.get("checkpoints")),
             resource_budget=data.get("resource_budget"),
             tasks=tuple(Task(**t) for t in data.get("tasks") or ()),
+            linear_constraints=tuple(LinearConstraint.from_dict(c)
+                                     for c in data.get("linear_constraints") or ()),
         )

@@ -1,0 +1,87 @@
+"""Linear constraints end to end: through the official `sigopt` client against `coordinator
+serve` (echoed, refused by name when wrong, met by every suggestion), and from a config file
+run by real Celery workers (every observation meets them, none twice)."""
+
+from __future__ import annotations
+
+import pytest
+from sigopt import Connection
+from sigopt.exception import ApiException
+
+from tests.integration.api_fixtures import *  # noqa: F403
+from tests.integration.api_fixtures import ApiServer
+from tests.integration.invariants import assert_invariants
+from tests.integration.processes import coordinator
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}},
+              {"name": "y", "type": "double", "bounds": {"min": -2, "max": 0}},
+              {"name": "kind", "type": "categorical", "categorical_values": ["a", "b"]}]
+# x - y <= 1.2 and x >= 0.1: the unconstrained optimum of quadratic, (0.3, -1), breaks the first
+CONSTRAINTS = [{"type": "less_than", "threshold": 1.2,
+                "terms": [{"name": "x", "weight": 1}, {"name": "y", "weight": -1}]},
+               {"type": "greater_than", "threshold": 0.1, "terms": [{"name": "x", "weight": 1}]}]
+
+
+def meets(a: dict) -> bool:
+    return a["x"] - a["y"] <= 1.2 and a["x"] >= 0.1
+
+
+def test_the_official_client_gets_only_suggestions_that_meet_the_constraints(api: ApiServer):
+    conn = Connection(client_token=api.token)
+    conn.set_api_url(api.url)
+    experiment = conn.experiments().create(
+        name="constrained", parameters=PARAMETERS, linear_constraints=CONSTRAINTS,
+        metrics=[{"name": "score", "objective": "maximize"}], observation_budget=24)
+    echoed = conn.experiments(experiment.id).fetch().linear_constraints
+    assert [(c.type, c.threshold, [(t.name, t.weight) for t in c.terms]) for c in echoed] == [
+        ("less_than", 1.2, [("x", 1.0), ("y", -1.0)]), ("greater_than", 0.1, [("x", 1.0)])]
+    for _ in range(24):
+        s = conn.experiments(experiment.id).suggestions().create()
+        a = dict(s.assignments)
+        assert meets(a), a
+        conn.experiments(experiment.id).observations().create(
+            suggestion=s.id, value=-((a["x"] - 0.3) ** 2) - (a["y"] + 1) ** 2)
+    best = conn.experiments(experiment.id).best_assignments().fetch().data[0]
+    assert meets(dict(best.assignments))
+
+    with pytest.raises(ApiException) as caught:
+        conn.experiments().create(
+            name="bad", parameters=PARAMETERS, metrics=[{"name": "score"}],
+            linear_constraints=[{**CONSTRAINTS[0], "terms": [{"name": "kind", "weight": 1}]}])
+    assert caught.value.status_code == 400
+    assert "linear_constraints[0].terms[0].name: 'kind' must be a double parameter" \
+        in str(caught.value)
+
+
+CONFIG = """
+name: constrained run
+parameters:
+  - {name: x, type: double, bounds: {min: 0, max: 1}}
+  - {name: y, type: double, bounds: {min: -2, max: 0}}
+linear_constraints:
+  - type: less_than
+    threshold: 1.2
+    terms: [{name: x, weight: 1}, {name: y, weight: -1}]
+  - {type: greater_than, threshold: 0.1, terms: [{name: x, weight: 1}]}
+metrics: [{name: value, objective: maximize}]
+budget: 16
+parallel_bandwidth: 4
+evaluate: tests.integration.metrics:quadratic
+"""
+
+
+def test_a_config_run_by_workers_observes_only_points_that_meet_the_constraints(
+        env, tmp_path, service):
+    config = tmp_path / "constrained.yml"
+    config.write_text(CONFIG)
+    result = coordinator(["run", str(config), "--workers", "2"], env, timeout=150, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    experiment = service.experiments()[0]
+    assert_invariants(service, experiment.id, 16)
+    observations = service.observations(experiment)
+    assert all(meets(o.assignments) for o in observations)
+    best = max(observations, key=lambda o: o.value_of("value"))
+    # the constrained optimum is on x - y = 1.2 near (0.4, -0.8): value -0.05
+    assert best.value_of("value") > -0.3
