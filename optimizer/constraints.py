@@ -94,9 +94,9 @@ def check_terms(constraints: Sequence[LinearConstraint], parameters: Sequence[Pa
             where = f"linear_constraints[{i}].terms[{j}].name"
             if p is None:
                 raise ValueError(f"{where}: {name!r} is not a parameter")
-            if p.type != "double" or p.grid or p.log:
+            if p.type != "double" or p.grid or p.log or getattr(p, "prior", None):
                 raise ValueError(f"{where}: {name!r} must be a double parameter without a "
-                                 f"grid or a log transformation")
+                                 f"grid, a prior or a log transformation")
 
 
 class Polytope:

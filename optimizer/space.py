@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from optimizer.constraints import LinearConstraint, Polytope, check_terms
+from optimizer.priors import Prior
 
 PARAMETER_TYPES = ("double", "int", "categorical")
 
@@ -39,6 +40,9 @@ class Parameter:
     # is modelled as an ordinal: one cell per value, neighbours in the order given, so the
     # optimizer never proposes a value between them. low/high are the grid's ends.
     grid: tuple[float, ...] = ()
+    # A double's prior belief (SigOpt's `prior`): warps its design-cube coordinate, see
+    # optimizer.priors
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         if self.type not in PARAMETER_TYPES:
@@ -51,6 +55,17 @@ class Parameter:
             if self.grid:
                 self._check_grid()
             self._check_bounds()
+        if self.prior is not None:
+            self._check_prior()
+
+    def _check_prior(self) -> None:
+        if isinstance(self.prior, Mapping):  # as read back from JSON
+            object.__setattr__(self, "prior", Prior.from_dict(self.prior))
+        assert self.prior is not None
+        if self.type != "double" or self.grid or self.log:
+            raise ValueError(f"{self.name}: a prior applies to a double parameter without a "
+                             f"grid or a log transformation")
+        self.prior.check_bounds(*self.bounds)
 
     def _check_grid(self) -> None:
         values = [float(v) for v in self.grid]
@@ -253,6 +268,8 @@ def _decode_column(p: Parameter, u: np.ndarray) -> list[Any]:
         count = len(p.categories)
         index = np.minimum(np.floor(u * count), count - 1).astype(int)
         return [p.categories[i] for i in index]
+    if p.prior is not None:
+        return [float(v) + 0.0 for v in p.prior.ppf(u, *p.bounds)]
     a, b = _transformed_range(p)
     x = a + u * (b - a)
     if p.grid:
@@ -269,6 +286,8 @@ def _encode_value(p: Parameter, value: Any) -> float:
     if p.type == "categorical":
         count = len(p.categories)
         return (p.categories.index(value) + 0.5) / count
+    if p.prior is not None:
+        return float(p.prior.cdf(np.array([value]), *p.bounds)[0])
     a, b = _transformed_range(p)
     x = float(p.grid.index(value)) if p.grid else math.log(value) if p.log else float(value)
     return min(1.0, max(0.0, (x - a) / (b - a)))

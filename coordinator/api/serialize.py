@@ -21,7 +21,8 @@ def parameter_json(p: Parameter) -> dict[str, Any]:
     body: dict[str, Any] = {"object": "parameter", "name": p.name, "type": p.type,
                             "bounds": None, "categorical_values": None, "conditions": {},
                             "default_value": None, "grid": list(p.grid), "precision": None,
-                            "prior": None, "tunable": True,
+                            "prior": None if p.prior is None else
+                            {"object": "prior", **p.prior.to_dict()}, "tunable": True,
                             "transformation": "log" if p.log else None}
     if p.type == "categorical":
         body["categorical_values"] = [{"object": "categorical_value", "name": name,

@@ -34,13 +34,16 @@ from coordinator.spec.validation import (
     unknown_keys,
 )
 from optimizer import Metric, Parameter, Settings, SettingsError
+from optimizer.priors import Prior
 
 TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
-            "resource_budget", "tasks", "pause_after_failures", "linear_constraints")
+            "resource_budget", "tasks", "pause_after_failures", "linear_constraints",
+            "num_solutions")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
-                  "precision", "default_value")
+                  "precision", "default_value", "prior")
+PRIOR_KEYS = ("name", "mean", "scale", "shape_a", "shape_b")
 # SigOpt fields Celeriac does not model yet: refused by name rather than silently ignored
 UNSUPPORTED_PARAMETER_KEYS = {
     "precision": "not supported: round the value in your evaluation, or give a grid of the "
@@ -121,6 +124,9 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     name = as_text(top.get("name"), "name", problems)
     parameters = _parameters(top.get("parameters"), problems)
     constraints = linear_constraints(top.get("linear_constraints"), parameters, problems)
+    if top.get("num_solutions") not in (None, 1):
+        problems.add("num_solutions", "only 1 is supported (the single best, or the Pareto "
+                     "front of two optimized metrics); drop the field or set it to 1")
     metrics = _metrics(top.get("metrics", [{"name": "value"}]), problems)
     budget = _budget(top, problems, required=require_evaluation or _needs_budget(metrics))
     bandwidth = _optional_int(top, "parallel_bandwidth", 1, MAX_BANDWIDTH, 1, problems)
@@ -236,7 +242,37 @@ def _parameter(raw: Any, path: str, problems: Problems) -> Parameter | None:
     bounds = _bounds(item.get("bounds"), kind, log, f"{path}.bounds", problems)
     if bounds is None:
         return None
-    return Parameter(name=name, type=kind, low=bounds[0], high=bounds[1], log=log)
+    prior = _prior(item.get("prior"), f"{path}.prior", problems)
+    if not isinstance(prior, Prior | None):
+        return None
+    try:
+        return Parameter(name=name, type=kind, low=bounds[0], high=bounds[1], log=log,
+                         prior=prior or None)
+    except ValueError as exc:  # a prior on an int or a log-scaled double, or outside bounds
+        problems.add(f"{path}.prior", str(exc).removeprefix(f"{name}: ").removeprefix(
+            "prior: "))
+        return None
+
+
+def _prior(raw: Any, path: str, problems: Problems) -> Prior | None | bool:
+    """SigOpt's {name: normal, mean, scale} or {name: beta, shape_a, shape_b}; False: bad."""
+    if raw is None:
+        return None
+    item = as_mapping(raw, path, problems)
+    if item is None:
+        return False
+    unknown_keys(item, PRIOR_KEYS, path, problems)
+    kind = as_choice(item.get("name"), ("normal", "beta"), f"{path}.name", problems)
+    numbers = {k: as_number(item[k], f"{path}.{k}", problems)
+               for k in PRIOR_KEYS[1:] if item.get(k) is not None}
+    if kind is None or any(v is None for v in numbers.values()):
+        return False
+    try:
+        return Prior(name=kind, **numbers)
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        problems.add(f"{path}.{field.removeprefix('prior.')}", message)
+        return False
 
 
 def _grid_parameter(item: Mapping[str, Any], name: str, kind: str, log: bool, path: str,

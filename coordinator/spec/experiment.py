@@ -11,6 +11,7 @@ from typing import Any
 from coordinator.spec.early_stopping import Checkpoints, EarlyStopping
 from coordinator.spec.tasks import Task
 from optimizer import LinearConstraint, Metric, Parameter, Settings, Space
+from optimizer.priors import Prior
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class ExperimentSpec:
             name=data["name"],
             parameters=tuple(
                 Parameter(**{**p, "categories": tuple(p.get("categories") or ()),
-                             "grid": tuple(p.get("grid") or ())})
+                             "grid": tuple(p.get("grid") or ()),
+                             "prior": Prior.from_dict(p["prior"]) if p.get("prior") else None})
                 for p in data["parameters"]
             ),
             metrics=tuple(Metric(**m) for m in data["metrics"]),

@@ -1,6 +1,7 @@
-"""Linear constraints end to end: through the official `sigopt` client against `coordinator
-serve` (echoed, refused by name when wrong, met by every suggestion), and from a config file
-run by real Celery workers (every observation meets them, none twice)."""
+"""SigOpt's search-space fields end to end. Linear constraints: through the official `sigopt`
+client against `coordinator serve` (echoed, refused by name when wrong, met by every
+suggestion), and from a config file run by real Celery workers (every observation meets
+them, none twice). Priors: echoed, and the suggestions gather where the prior says."""
 
 from __future__ import annotations
 
@@ -53,6 +54,32 @@ def test_the_official_client_gets_only_suggestions_that_meet_the_constraints(api
     assert caught.value.status_code == 400
     assert "linear_constraints[0].terms[0].name: 'kind' must be a double parameter" \
         in str(caught.value)
+
+
+def test_the_official_client_sets_a_prior_and_the_suggestions_follow_it(api: ApiServer):
+    conn = Connection(client_token=api.token)
+    conn.set_api_url(api.url)
+    experiment = conn.experiments().create(
+        name="prior", metrics=[{"name": "score"}], observation_budget=40,
+        parameters=[{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1},
+                     "prior": {"name": "normal", "mean": 0.8, "scale": 0.05}},
+                    {"name": "y", "type": "double", "bounds": {"min": 0, "max": 1},
+                     "prior": {"name": "beta", "shape_a": 2, "shape_b": 5}}])
+    prior = conn.experiments(experiment.id).fetch().parameters[0].prior
+    assert (prior.name, prior.mean, prior.scale) == ("normal", 0.8, 0.05)
+    xs = []
+    for _ in range(12):  # the initial design, where the prior shapes the points most
+        s = conn.experiments(experiment.id).suggestions().create()
+        xs.append(s.assignments["x"])
+        conn.experiments(experiment.id).observations().create(suggestion=s.id, value=0.0)
+    assert sum(abs(x - 0.8) < 0.15 for x in xs) >= 6, xs  # uniform: about 3.6 of 12
+
+    with pytest.raises(ApiException) as caught:
+        conn.experiments().create(name="bad", metrics=[{"name": "score"}], parameters=[
+            {"name": "x", "type": "int", "bounds": {"min": 0, "max": 9},
+             "prior": {"name": "normal", "mean": 3, "scale": 1}}])
+    assert caught.value.status_code == 400
+    assert "parameters[0].prior: a prior applies to a double parameter" in str(caught.value)
 
 
 CONFIG = """
