@@ -94,7 +94,8 @@ def check_terms(constraints: Sequence[LinearConstraint], parameters: Sequence[Pa
             where = f"linear_constraints[{i}].terms[{j}].name"
             if p is None:
                 raise ValueError(f"{where}: {name!r} is not a parameter")
-            if p.type != "double" or p.grid or p.log or getattr(p, "prior", None):
+            if p.type != "double" or p.grid or p.log or getattr(p, "prior", None) \
+                    or getattr(p, "conditions", ()):
                 raise ValueError(f"{where}: {name!r} must be a double parameter without a "
                                  f"grid, a prior or a log transformation")
 

@@ -11,6 +11,7 @@ Two encodings exist because they serve different jobs:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from optimizer.constraints import LinearConstraint, Polytope, check_terms
 from optimizer.priors import Prior
 
 PARAMETER_TYPES = ("double", "int", "categorical")
+INACTIVE = 0.5  # the design-cube coordinate of a parameter that does not exist in a point
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,19 @@ class Parameter:
     # A double's prior belief (SigOpt's `prior`): warps its design-cube coordinate, see
     # optimizer.priors
     prior: Prior | None = None
+    # SigOpt's conditionals: a conditional is a categorical whose value decides which other
+    # parameters exist (`conditional=True`); a parameter with `conditions` is active only when
+    # each named conditional takes one of the listed values, and absent from assignments
+    # otherwise. ((conditional name, (values...)), ...)
+    conditional: bool = False
+    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "conditions", tuple(
+            (str(name), tuple(str(v) for v in values)) for name, values in self.conditions))
+        if self.conditional and (self.type != "categorical" or self.conditions):
+            raise ValueError(f"{self.name}: a conditional is a list of values and has no "
+                             f"conditions of its own")
         if self.type not in PARAMETER_TYPES:
             raise ValueError(
                 f"{self.name}: type must be one of {PARAMETER_TYPES}, got {self.type!r}"
@@ -152,9 +165,48 @@ class Space:
         self.names = tuple(names)
         self.dimension = len(self.parameters)
         self.feature_dimension = sum(p.width for p in self.parameters)
+        self._check_conditions()
         check_terms(constraints, self.parameters)
         self.constraints = tuple(constraints)
         self.polytope = Polytope(self.constraints, self.parameters)
+
+    def _check_conditions(self) -> None:
+        by_name = {p.name: p for p in self.parameters}
+        self.conditioned = tuple(j for j, p in enumerate(self.parameters) if p.conditions)
+        for p in self.parameters:
+            for name, values in p.conditions:
+                switch = by_name.get(name)
+                if switch is None or not switch.conditional:
+                    raise ValueError(f"{p.name}: conditions name {name!r}, which is not a "
+                                     f"conditional")
+                unknown = [v for v in values if v not in switch.categories]
+                if unknown or not values:
+                    raise ValueError(f"{p.name}: conditions on {name!r} need values among "
+                                     f"{list(switch.categories)}, got {list(values)}")
+        if self.conditioned and all(p.conditions or p.conditional for p in self.parameters):
+            raise ValueError("parameters: every parameter has conditions; at least one must "
+                             "always be active")
+
+    def active(self, p: Parameter, assignments: Mapping[str, Any]) -> bool:
+        """Whether a parameter exists in a point, given the point's conditionals."""
+        return all(assignments.get(name) in values for name, values in p.conditions)
+
+    def activity(self, cube: np.ndarray) -> np.ndarray:
+        """(rows, dimension): which parameters are active in each cube row."""
+        cube = np.atleast_2d(cube)
+        out = np.ones(cube.shape, dtype=bool)
+        if not self.conditioned:
+            return out
+        index = {p.name: j for j, p in enumerate(self.parameters)}
+        for j in self.conditioned:
+            p = self.parameters[j]
+            for name, values in p.conditions:
+                switch = self.parameters[index[name]]
+                count = len(switch.categories)
+                chosen = np.minimum(np.floor(cube[:, index[name]] * count), count - 1)
+                allowed = [switch.categories.index(v) for v in values]
+                out[:, j] &= np.isin(chosen, allowed)
+        return out
 
     def __repr__(self) -> str:
         extra = f", {list(self.constraints)!r}" if self.constraints else ""
@@ -172,13 +224,34 @@ class Space:
     def canonical(self, assignments: Mapping[str, Any]) -> dict[str, Any]:
         """Exact types so that equal points compare, hash and serialise equal everywhere."""
         given = set(assignments)
-        missing = [n for n in self.names if n not in given]
-        if missing:
-            raise ValueError(f"{missing[0]}: missing from assignments")
         extra = sorted(given - set(self.names))
         if extra:
             raise ValueError(f"{extra[0]}: not a parameter of this space")
+        if self.conditioned:
+            return self._canonical_conditioned(assignments)
+        missing = [n for n in self.names if n not in given]
+        if missing:
+            raise ValueError(f"{missing[0]}: missing from assignments")
         return {p.name: _canonical_value(p, assignments[p.name]) for p in self.parameters}
+
+    def _canonical_conditioned(self, assignments: Mapping[str, Any]) -> dict[str, Any]:
+        """Conditionals first; then the active parameters (an inactive one given anyway is
+        dropped: it does not exist in that point)."""
+        out = {p.name: _canonical_value(p, assignments[p.name]) for p in self.parameters
+               if not p.conditions and p.name in assignments}
+        missing = [p.name for p in self.parameters if not p.conditions and p.name not in out]
+        if missing:
+            raise ValueError(f"{missing[0]}: missing from assignments")
+        for j in self.conditioned:
+            p = self.parameters[j]
+            if not self.active(p, out):
+                continue
+            if p.name not in assignments:
+                raise ValueError(f"{p.name}: missing from assignments (it is active when "
+                                 + ", ".join(f"{n} is {' or '.join(v)}" for n, v in p.conditions)
+                                 + ")")
+            out[p.name] = _canonical_value(p, assignments[p.name])
+        return {p.name: out[p.name] for p in self.parameters if p.name in out}
 
     def key(self, assignments: Mapping[str, Any]) -> str:
         """Canonical JSON: equal points have equal keys, so keys can be used for dedup."""
@@ -186,11 +259,29 @@ class Space:
 
     def size(self) -> float:
         """Number of distinct points (inf when a double is present)."""
+        if self.conditioned:
+            return self._conditioned_size()
         total = 1.0
         for p in self.parameters:
             if p.continuous:
                 return math.inf
             total *= p.cells
+        return total
+
+    def _conditioned_size(self) -> float:
+        """Distinct points summed over every combination of the conditionals' values."""
+        switches = [p for p in self.parameters if p.conditional]
+        total = 0.0
+        for values in itertools.product(*(p.categories for p in switches)):
+            point = dict(zip((p.name for p in switches), values, strict=True))
+            branch = 1.0
+            for p in self.parameters:
+                if p.conditional or not self.active(p, point):
+                    continue
+                if p.continuous:
+                    return math.inf
+                branch *= p.cells
+            total += branch
         return total
 
     def decode(self, cube: np.ndarray) -> list[dict[str, Any]]:
@@ -199,6 +290,10 @@ class Space:
         columns = [_decode_column(p, cube[:, j]) for j, p in enumerate(self.parameters)]
         names = self.names
         rows = range(len(cube))
+        if self.conditioned:
+            active = self.activity(cube)
+            return [{n: col[i] for j, (n, col) in enumerate(zip(names, columns, strict=True))
+                     if active[i, j]} for i in rows]
         return [{n: col[i] for n, col in zip(names, columns, strict=True)} for i in rows]
 
     def encode(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -207,7 +302,9 @@ class Space:
         for i, point in enumerate(points):
             canon = self.canonical(point)
             for j, p in enumerate(self.parameters):
-                out[i, j] = _encode_value(p, canon[p.name])
+                # an inactive parameter sits at its range's centre: one fixed value, so points
+                # that differ only where a parameter does not exist encode equal
+                out[i, j] = _encode_value(p, canon[p.name]) if p.name in canon else INACTIVE
         return out
 
     def features_of(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -219,6 +316,9 @@ class Space:
     def features(self, cube: np.ndarray) -> np.ndarray:
         """Design-cube rows to GP features: ints snapped to their cell, categoricals one-hot."""
         cube = np.clip(np.atleast_2d(np.asarray(cube, dtype=float)), 0.0, 1.0)
+        active = self.activity(cube) if self.conditioned else None
+        if active is not None:  # inactive parameters at their fixed value (see encode)
+            cube = np.where(active, cube, INACTIVE)
         blocks = []
         for j, p in enumerate(self.parameters):
             u = cube[:, j]
@@ -230,7 +330,10 @@ class Space:
             else:
                 count = len(p.categories)
                 index = np.minimum(np.floor(u * count), count - 1).astype(int)
-                blocks.append(np.eye(count)[index])
+                hot = np.eye(count)[index]
+                if active is not None:
+                    hot[~active[:, j]] = 0.0  # an absent category is none of them
+                blocks.append(hot)
         return np.hstack(blocks)
 
     def snap(self, cube: np.ndarray) -> np.ndarray:

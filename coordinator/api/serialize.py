@@ -19,7 +19,8 @@ from optimizer import Metric, Parameter
 
 def parameter_json(p: Parameter) -> dict[str, Any]:
     body: dict[str, Any] = {"object": "parameter", "name": p.name, "type": p.type,
-                            "bounds": None, "categorical_values": None, "conditions": {},
+                            "bounds": None, "categorical_values": None,
+                            "conditions": {name: list(values) for name, values in p.conditions},
                             "default_value": None, "grid": list(p.grid), "precision": None,
                             "prior": None if p.prior is None else
                             {"object": "prior", **p.prior.to_dict()}, "tunable": True,
@@ -41,10 +42,13 @@ def metric_json(m: Metric) -> dict[str, Any]:
 
 
 def _spec_fields(spec: ExperimentSpec) -> dict[str, Any]:
-    return {"name": spec.name, "parameters": [parameter_json(p) for p in spec.parameters],
+    return {"name": spec.name,
+            "parameters": [parameter_json(p) for p in spec.parameters if not p.conditional],
             "metrics": [metric_json(m) for m in spec.metrics],
             "parallel_bandwidth": spec.parallel_bandwidth, "metadata": spec.metadata or None,
-            "conditionals": [],
+            "conditionals": [{"object": "conditional", "name": p.name,
+                              "values": list(p.categories)}
+                             for p in spec.parameters if p.conditional],
             "linear_constraints": [c.to_dict() for c in spec.linear_constraints],
             "num_solutions": 1,
             "development": False,

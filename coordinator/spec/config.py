@@ -17,6 +17,7 @@ import yaml
 
 from coordinator.errors import ConfigError
 from coordinator.spec import early_stopping_config
+from coordinator.spec.conditionals import conditionals, with_conditions
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import Evaluation, ExperimentSpec
 from coordinator.spec.linear_constraints import linear_constraints
@@ -40,9 +41,9 @@ TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "pa
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
             "resource_budget", "tasks", "pause_after_failures", "linear_constraints",
-            "num_solutions")
+            "num_solutions", "conditionals")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
-                  "precision", "default_value", "prior")
+                  "precision", "default_value", "prior", "conditions")
 PRIOR_KEYS = ("name", "mean", "scale", "shape_a", "shape_b")
 # SigOpt fields Celeriac does not model yet: refused by name rather than silently ignored
 UNSUPPORTED_PARAMETER_KEYS = {
@@ -122,7 +123,9 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
         raise ConfigError(problems.lines, source)
     unknown_keys(top, TOP_KEYS, "", problems)
     name = as_text(top.get("name"), "name", problems)
-    parameters = _parameters(top.get("parameters"), problems)
+    parameters = with_conditions(_parameters(top.get("parameters"), problems),
+                                 top.get("parameters"),
+                                 conditionals(top.get("conditionals"), problems), problems)
     constraints = linear_constraints(top.get("linear_constraints"), parameters, problems)
     if top.get("num_solutions") not in (None, 1):
         problems.add("num_solutions", "only 1 is supported (the single best, or the Pareto "

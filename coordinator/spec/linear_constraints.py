@@ -89,8 +89,9 @@ def _term(raw: Any, path: str, by_name: dict[str, Parameter], problems: Problems
     if p is None:
         problems.add(f"{path}.name", f"{name!r} is not a parameter of this experiment")
         return None
-    if p.type != "double" or p.grid or p.log or p.prior:
+    if p.type != "double" or p.grid or p.log or p.prior or p.conditions:
         problems.add(f"{path}.name", f"{name!r} must be a double parameter without a grid, a "
-                     "prior or a log transformation (linear constraints apply to those only)")
+                     "prior, conditions or a log transformation (linear constraints apply to "
+                     "those only)")
         return None
     return name, weight

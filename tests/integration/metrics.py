@@ -84,3 +84,12 @@ def grid_cell(assignments: dict) -> float:
     """A metric of a categorical `x` and an int `n`, for spaces of a few points."""
     time.sleep(float(os.environ.get("CELERIAC_TEST_SLEEP", "0.05")))
     return "abc".index(assignments["x"]) + 0.1 * assignments["n"]
+
+
+def branches(assignments: dict) -> float:
+    """A conditional space: `C` exists for the svm branch only, `depth` for the tree one."""
+    if assignments["model"] == "svm":
+        assert "depth" not in assignments
+        return -((assignments["C"] - 3.0) ** 2) / 10 - 0.5
+    assert "C" not in assignments
+    return -((assignments["depth"] - 7) ** 2) / 10 - (assignments["lr"] - 0.6) ** 2

@@ -1,7 +1,9 @@
 """SigOpt's search-space fields end to end. Linear constraints: through the official `sigopt`
 client against `coordinator serve` (echoed, refused by name when wrong, met by every
 suggestion), and from a config file run by real Celery workers (every observation meets
-them, none twice). Priors: echoed, and the suggestions gather where the prior says."""
+them, none twice). Priors: echoed, and the suggestions gather where the prior says.
+Conditionals: inactive parameters are absent from every suggestion, in the API and for a
+worker's evaluation alike."""
 
 from __future__ import annotations
 
@@ -112,3 +114,74 @@ def test_a_config_run_by_workers_observes_only_points_that_meet_the_constraints(
     best = max(observations, key=lambda o: o.value_of("value"))
     # the constrained optimum is on x - y = 1.2 near (0.4, -0.8): value -0.05
     assert best.value_of("value") > -0.3
+
+
+CONDITIONAL_PARAMETERS = [
+    {"name": "C", "type": "double", "bounds": {"min": 0.01, "max": 10},
+     "conditions": {"model": "svm"}},
+    {"name": "depth", "type": "int", "bounds": {"min": 1, "max": 10},
+     "conditions": {"model": ["tree"]}},
+    {"name": "lr", "type": "double", "bounds": {"min": 0, "max": 1}}]
+
+
+def branch_value(a: dict) -> float:
+    return -((a["C"] - 3.0) ** 2) / 10 - 0.5 if a["model"] == "svm" else \
+        -((a["depth"] - 7) ** 2) / 10 - (a["lr"] - 0.6) ** 2
+
+
+def test_the_official_client_gets_only_the_active_parameters_of_each_branch(api: ApiServer):
+    conn = Connection(client_token=api.token)
+    conn.set_api_url(api.url)
+    experiment = conn.experiments().create(
+        name="branches", conditionals=[{"name": "model", "values": ["svm", "tree"]}],
+        parameters=CONDITIONAL_PARAMETERS, metrics=[{"name": "score"}], observation_budget=24)
+    fetched = conn.experiments(experiment.id).fetch()
+    assert [(c.name, c.values) for c in fetched.conditionals] == [("model", ["svm", "tree"])]
+    assert {p.name: dict(p.conditions) for p in fetched.parameters} == {
+        "C": {"model": ["svm"]}, "depth": {"model": ["tree"]}, "lr": {}}
+    branches_seen = set()
+    for _ in range(24):
+        s = conn.experiments(experiment.id).suggestions().create()
+        a = dict(s.assignments)
+        branches_seen.add(a["model"])
+        assert set(a) == ({"model", "C", "lr"} if a["model"] == "svm"
+                          else {"model", "depth", "lr"}), a
+        conn.experiments(experiment.id).observations().create(suggestion=s.id,
+                                                              value=branch_value(a))
+    assert branches_seen == {"svm", "tree"}
+    # an observation reported by assignments names only the active parameters too
+    conn.experiments(experiment.id).observations().create(
+        assignments={"model": "tree", "depth": 7, "lr": 0.6}, value=0.0)
+    with pytest.raises(ApiException) as caught:
+        conn.experiments(experiment.id).observations().create(
+            assignments={"model": "tree", "lr": 0.6}, value=0.0)
+    assert caught.value.status_code == 400 and "depth: missing" in str(caught.value)
+    best = conn.experiments(experiment.id).best_assignments().fetch().data[0]
+    assert dict(best.assignments) == {"model": "tree", "depth": 7, "lr": 0.6}
+
+
+CONDITIONAL_CONFIG = """
+name: branches
+conditionals: [{name: model, values: [svm, tree]}]
+parameters:
+  - {name: C, type: double, bounds: {min: 0.01, max: 10}, conditions: {model: svm}}
+  - {name: depth, type: int, bounds: {min: 1, max: 10}, conditions: {model: tree}}
+  - {name: lr, type: double, bounds: {min: 0, max: 1}}
+metrics: [{name: value, objective: maximize}]
+budget: 16
+parallel_bandwidth: 4
+evaluate: tests.integration.metrics:branches
+"""
+
+
+def test_a_conditional_config_run_by_workers_evaluates_each_branch_with_its_parameters(
+        env, tmp_path, service):
+    config = tmp_path / "branches.yml"
+    config.write_text(CONDITIONAL_CONFIG)
+    result = coordinator(["run", str(config), "--workers", "2"], env, timeout=150, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    experiment = service.experiments()[0]
+    assert_invariants(service, experiment.id, 16)
+    observations = service.observations(experiment)
+    assert not any(o.failed for o in observations), [o.reason for o in observations]
+    assert {o.assignments["model"] for o in observations} == {"svm", "tree"}

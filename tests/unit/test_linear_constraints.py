@@ -94,7 +94,7 @@ def test_a_config_with_constraints_is_stored_and_read_back_whole():
      "linear_constraints[0].terms[0].name: 'q' is not a parameter"),
     ({**SUM, "terms": [{"name": "lr", "weight": 1}]},
      "linear_constraints[0].terms[0].name: 'lr' must be a double parameter without a grid, "
-     "a prior or a log transformation"),
+     "a prior, conditions or a log transformation"),
     ({**SUM, "terms": [{"name": "n", "weight": 1}]},
      "linear_constraints[0].terms[0].name: 'n' must be a double parameter"),
     ({**SUM, "threshold": "one"}, "linear_constraints[0].threshold:"),
