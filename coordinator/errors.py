@@ -72,3 +72,7 @@ class RunStateRefused(Conflict):
 
 class RedisUnavailable(CeleriacError):
     """Redis cannot be reached or the embedded server cannot start."""
+
+
+class RedisFull(CeleriacError):
+    """Redis is at maxmemory (policy noeviction) and refuses writes until memory is freed."""

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -17,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coordinator.api import openapi
-from coordinator.api.http import endpoint, error_response, json_response
+from coordinator.api.http import endpoint, error_response, json_response, redis_trouble
 from coordinator.api.limits import ApiLimits, RateLimiter
 from coordinator.api.routes import ENDPOINTS
 from coordinator.dashboard.app import dashboard_routes
@@ -76,6 +77,15 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error_response(status, "request failed")
 
 
+async def _redis_trouble(_request: Request, exc: Exception) -> Response:
+    """What no endpoint answered itself (the dashboard's sign-in reads tokens from Redis):
+    Redis away or full gets its 503 or 507; anything else stays a bug (a logged 500)."""
+    response = redis_trouble(exc)
+    if response is None:
+        raise exc
+    return response
+
+
 def create_app(service: Service, *, refiller: Any = None,
                tokens: dict[str, TokenRecord] | None = None,
                limits: ApiLimits | None = None) -> Starlette:
@@ -95,8 +105,9 @@ def create_app(service: Service, *, refiller: Any = None,
             if refiller is not None:
                 refiller.stop()
 
+    handlers = {HTTPException: _not_found, redis.RedisError: _redis_trouble}
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(NoSniff)],
-                    exception_handlers={HTTPException: _not_found})
+                    exception_handlers=handlers)
     app.state.service = service
     app.state.tokens = service.tokens
     app.state.specs = {}

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from coordinator.api.limits import BodyTooLarge, read_body, retry_after
-from coordinator.errors import CeleriacError, InvalidInput
+from coordinator.errors import CeleriacError, InvalidInput, RedisFull
+from coordinator.infra.outage import explain
 from coordinator.service.access import RevokedToken, authenticate
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import TokenRecord, digest
@@ -29,6 +29,7 @@ from coordinator.web.statuses import http_status
 log = logging.getLogger("coordinator.api")
 
 BODY_METHODS = ("POST", "PUT", "MERGE")
+RETRY_AFTER_S = 5  # seconds a client waits before retrying while Redis is away
 MAX_DEPTH = 32  # SigOpt bodies nest 4 deep; deeper JSON would only feed recursive code
 
 
@@ -163,11 +164,31 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
     except CeleriacError as exc:
         extra: dict[str, Any] = {"token_status": "revoked"} \
             if isinstance(exc, RevokedToken) else {}
-        return error_response(http_status(exc), exc.message, **extra)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        return error_response(503, f"Redis is unavailable: {exc}; retry shortly")
+        status = http_status(exc)
+        return error_response(status, exc.message, headers=_retry_header(status), **extra)
+    except Exception as exc:
+        response = redis_trouble(exc)
+        if response is None:
+            raise
+        return response
     if isinstance(result, Reply):
         if result.status == 204 or result.body is None:
             return Response(status_code=204)
         return json_response(result.body, result.status)
     return json_response(result)
+
+
+def redis_trouble(exc: BaseException) -> Response | None:
+    """Redis away: 503 with Retry-After, and the same request works once it is back; Redis at
+    maxmemory: 507 saying what to free. None for anything else (a bug: the caller's 500)."""
+    trouble = explain(exc)
+    if trouble is None:
+        return None
+    if isinstance(trouble, RedisFull):
+        return error_response(http_status(trouble), trouble.message)
+    return error_response(503, f"Redis is unavailable ({exc}); retry in {RETRY_AFTER_S} s",
+                          headers=_retry_header(503))
+
+
+def _retry_header(status: int) -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from coordinator.infra.connection import check, resolve_url
+from coordinator.infra.outage import QUICK_RETRIES
 from coordinator.service.experiments import Service
 
 
@@ -13,6 +14,7 @@ class Context:
     def __init__(self, redis_url: str | None) -> None:
         self.explicit_url = redis_url
         self._service: Service | None = None
+        self._waiting: Service | None = None
         self.url = ""
 
     @property
@@ -22,6 +24,17 @@ class Context:
             check(self.url)
             self._service = Service.connect(self.url)
         return self._service
+
+    def waiting_service(self) -> Service:
+        """For commands that wait out a Redis outage themselves (`run`, `serve`): a client
+        whose commands give up within a second, so the wait is theirs to show, instead of
+        redis-py's half a minute of silent retries per command."""
+        service = self.service
+        if not self.url:  # a ready Service given by a test
+            return service
+        if self._waiting is None:
+            self._waiting = Service.connect(self.url, retries=QUICK_RETRIES)
+        return self._waiting
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -16,6 +16,7 @@ from coordinator.cli.progress import ProgressView, describe, running_steps
 from coordinator.errors import InvalidInput
 from coordinator.infra.embedded import data_home
 from coordinator.infra.local_workers import LocalWorkers
+from coordinator.infra.outage import RedisWait
 from coordinator.infra.timing import Timing
 from coordinator.runloop.sweeper import Sweeper
 from coordinator.service import views
@@ -93,11 +94,13 @@ def _run_with_workers(ctx: Context, experiment_id: str, workers: int, queue: str
     local = LocalWorkers(workers, ctx.url, data_home() / "logs", queue) if workers else None
     view = ProgressView()
     stop = threading.Event()
+    wait = RedisWait(ctx.url, on_wait=view.notice)
     try:
         if local:
             local.start()
             click.echo(f"started {workers} local worker(s); logs in {local.log_dir}")
-        return Runner(ctx.service, sender, Timing.from_env()).run(experiment_id, stop, view)
+        return Runner(ctx.waiting_service(), sender, Timing.from_env(), wait).run(
+            experiment_id, stop, view)
     except KeyboardInterrupt:
         stop.set()
         view.close()

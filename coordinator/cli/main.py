@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 
 import click
-import redis
 
 from coordinator.cli import embedded, experiments, report, serve
 from coordinator.cli.context import Context
-from coordinator.errors import CeleriacError, RedisUnavailable
+from coordinator.errors import CeleriacError
 from coordinator.infra.connection import ENV_URL
+from coordinator.infra.outage import explain
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +50,9 @@ def main() -> None:
     except CeleriacError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        click.echo(f"error: {RedisUnavailable(f'lost the connection to Redis: {exc}')}", err=True)
+    except Exception as exc:  # a Redis outage or a full Redis is the user's to fix: one line
+        trouble = explain(exc)
+        if trouble is None:
+            raise
+        click.echo(f"error: {trouble}", err=True)
         sys.exit(1)

@@ -85,6 +85,17 @@ class ProgressView:
                                      f"{status.failed}{stopping(status).replace('  ', ' | ')} "
                                      f"| busy workers {len(status.workers)}")
 
+    def notice(self, line: str) -> None:
+        """A line about the run rather than the experiment ("waiting for Redis at ..."): in
+        place of the details on a live bar, else printed like a status line."""
+        if self.live and self._progress is not None and self._task is not None:
+            self._progress.update(self._task, detail=line)
+            return
+        if line != self._last_line:
+            self._last_line = line
+            print(f"[{time.monotonic() - self._started:7.1f}s] {line}", file=self.stream,
+                  flush=True)
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()

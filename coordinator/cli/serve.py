@@ -38,7 +38,9 @@ def serve(ctx: Context, host: str, port: int, no_refill: bool, log_level: str,
     from coordinator.api.limits import ApiLimits  # noqa: PLC0415
 
     limits = ApiLimits.from_env(rate_limit, burst, max_body_bytes)
-    service = ctx.service  # connects (or starts the embedded Redis) and checks it first
+    # connects (or starts the embedded Redis) and checks it first; while Redis is away later,
+    # requests fail fast with 503 instead of each retrying for half a minute
+    service = ctx.waiting_service()
     app = create_app(service, refiller=None if no_refill else KeeperProcess(ctx.url),
                      limits=limits)
     rate = f"{limits.rate:g}/s per token, burst {limits.burst}" if limits.rate else "off"

@@ -28,6 +28,7 @@ from coordinator.dashboard import data, svg
 from coordinator.dashboard.assets import plotly_js
 from coordinator.dashboard.caches import BestCache, FigureCache
 from coordinator.errors import CeleriacError
+from coordinator.infra.outage import explain
 from coordinator.service.access import authenticate, not_found, visible
 from coordinator.service.experiments import Service
 from coordinator.state.tokens import StaticTokens, TokenRecord, Tokens
@@ -45,6 +46,7 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self'; style-src 'self'; script-src
 PLOT_PAGE_POLICY = PAGE_POLICY.replace("img-src 'self'", "img-src 'self' data: blob:").replace(
     "style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
     "script-src 'self'", "script-src 'self' 'unsafe-eval'")
+RETRY_AFTER_S = 5  # as the API's: the page polls again anyway
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
@@ -124,6 +126,15 @@ def dashboard_app(service: Service,
         except CeleriacError as exc:
             status = http_status(exc)
             return json_reply({"message": exc.message, "status": status}, status)
+        except Exception as exc:  # Redis away or full: the page says so and polls again
+            trouble = explain(exc)
+            if not isinstance(trouble, CeleriacError):
+                raise
+            status = http_status(trouble)
+            reply = json_reply({"message": trouble.message, "status": status}, status)
+            if status == 503:
+                reply.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return reply
 
     async def endpoint(request: Request) -> Response:
         return await run_in_threadpool(read, request)

@@ -29,6 +29,7 @@ import numpy as np
 
 from coordinator.engine.suggester import Suggester
 from coordinator.infra.connection import connect
+from coordinator.infra.outage import explain
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state.records import Experiment
 from coordinator.state.states import ExperimentState
@@ -43,6 +44,7 @@ MODEL_FREE_ROUNDS = 4  # bandwidths' worth of model-free suggestions made at onc
 MODEL_FREE_MAX = 64  # ...but no more than this many
 NEAR = 0.02  # unit-cube distance per sqrt(dimension) below which two points are the same idea
 POLL_SECONDS = 0.1
+OUTAGE_PAUSE = 2.0  # seconds between passes while Redis is away or full
 UNLIMITED = sys.maxsize
 
 
@@ -167,7 +169,7 @@ class BacklogKeeper:
 
     def run(self, parent: int | None = None) -> None:
         """Refreshes until stopped (or, given `parent`, until that process is gone)."""
-        busy = 0
+        busy, troubled = 0, False
         while True:
             if not busy:  # waits first: the run loop computes its first batch itself
                 self._wake.wait(self.poll)
@@ -176,9 +178,18 @@ class BacklogKeeper:
                 return  # stopped, or the server died without stopping us
             try:
                 busy = self.refresh_stale()
-            except Exception:  # Redis away: the next pass retries
-                log.exception("backlog pass failed; retrying")
+            except Exception as exc:  # Redis away or full: the next pass retries
                 busy = 0
+                if explain(exc) is None:
+                    log.exception("backlog pass failed; retrying")
+                    continue
+                if not troubled:  # one line; a run loop (no poll) shows the wait itself
+                    log.log(logging.INFO if self.poll is None else logging.WARNING,
+                            "backlog pass failed (%s); retrying every %g s", exc, OUTAGE_PAUSE)
+                troubled = True
+                self._stop.wait(OUTAGE_PAUSE)
+                continue
+            troubled = False
 
     def refresh_stale(self) -> int:
         """One pass over the experiments; returns how many backlogs were refreshed."""
@@ -191,7 +202,9 @@ class BacklogKeeper:
             spec, counts = due
             try:
                 refresh(self.suggester, experiment_id, spec, self.policy.size(spec, counts))
-            except Exception:  # one broken experiment must not starve the others
+            except Exception as exc:  # one broken experiment must not starve the others
+                if explain(exc) is not None:
+                    raise  # Redis itself is away or full: the pass as a whole fails
                 log.exception("refreshing the backlog of experiment %s failed", experiment_id)
                 continue
             with self._landed:

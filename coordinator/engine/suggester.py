@@ -21,7 +21,7 @@ from coordinator.errors import Conflict
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state.records import Experiment, Suggestion
 from coordinator.state.states import SuggestionState, TakeReply
-from coordinator.state.store import Store, Taken
+from coordinator.state.store import NO_LIMIT, Limit, Store, Taken
 from optimizer import Observation, Proposal, Settings, suggest
 
 COMPUTED_ATTEMPTS = 5  # computed under the lock, for a take that found the backlog empty
@@ -75,17 +75,21 @@ class Suggester:
                        parallel_bandwidth=spec.parallel_bandwidth, max_resource=spec.max_resource)
 
     def take(self, experiment_id: str, spec: ExperimentSpec, *, claim_ms: int = 0,
-             metadata: dict[str, Any] | None = None, quick: bool = False) -> Taken:
+             metadata: dict[str, Any] | None = None, quick: bool = False,
+             bounded: bool = False) -> Taken:
         """A new open suggestion: from the backlog, else made now. `quick` (the API's request
         path) makes a random point rather than wait for the optimizer; only a finite space that
         random points keep colliding with falls back to computing one under the lock. The
-        quick path's first try is two Redis round trips: the id and the atomic take."""
+        quick path's first try is two Redis round trips: the id and the atomic take.
+        `bounded` (run loops): FULL, and nothing taken, once the bandwidth or the budget is
+        taken up, checked in the same atomic take, so several run loops keep to them too."""
         sid = self.store.allocate_ids()[0]
+        limit = (spec.parallel_bandwidth, spec.reachable_budget or 0) if bounded else NO_LIMIT
         tries = ([self._take_random] * QUICK_ATTEMPTS if quick else [self._take_ready]) + \
             [self._take_computed] * COMPUTED_ATTEMPTS
         for attempt in tries:  # an unknown or deleted experiment raises ExperimentNotFound
-            taken = attempt(experiment_id, spec, sid, claim_ms, metadata)
-            if taken.status is TakeReply.OK:
+            taken = attempt(experiment_id, spec, sid, claim_ms, metadata, limit)
+            if taken.status in (TakeReply.OK, TakeReply.FULL):
                 return taken
         raise _exhausted(experiment_id)
 
@@ -102,29 +106,29 @@ class Suggester:
     # Each way to take one returns the take's reply: OK, or EMPTY / DUPLICATE (try the next).
 
     def _take_ready(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
-                    metadata: dict[str, Any] | None) -> Taken:
-        return self.store.take_suggestion(experiment_id, sid, "", metadata, claim_ms)
+                    metadata: dict[str, Any] | None, limit: Limit = NO_LIMIT) -> Taken:
+        return self.store.take_suggestion(experiment_id, sid, "", metadata, claim_ms, limit)
 
     def _take_random(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
-                     metadata: dict[str, Any] | None) -> Taken:
+                     metadata: dict[str, Any] | None, limit: Limit = NO_LIMIT) -> Taken:
         """The backlog's first ready suggestion (the script pops it first), else a random one."""
         point = suggest(spec.space, spec.metrics, [], [], 1, RANDOM)[0]
         entry = f"{FALLBACK}\t{spec.space.key(point.assignments)}"
-        return self.store.take_suggestion(experiment_id, sid, entry, metadata, claim_ms)
+        return self.store.take_suggestion(experiment_id, sid, entry, metadata, claim_ms, limit)
 
     def _take_computed(self, experiment_id: str, spec: ExperimentSpec, sid: str, claim_ms: int,
-                       metadata: dict[str, Any] | None) -> Taken:
+                       metadata: dict[str, Any] | None, limit: Limit = NO_LIMIT) -> Taken:
         token = uuid.uuid4().hex
         locked = self._lock(experiment_id, token)
         try:
-            taken = self._take_ready(experiment_id, spec, sid, claim_ms, metadata)
+            taken = self._take_ready(experiment_id, spec, sid, claim_ms, metadata, limit)
             if taken.status is not TakeReply.EMPTY:
                 return taken  # someone refilled while we waited for the lock
             proposals = self.compute(experiment_id, spec, 1)
             if not proposals:
                 raise _exhausted(experiment_id)
             return self.store.take_suggestion(experiment_id, sid, self.encode(spec, proposals[0]),
-                                              metadata, claim_ms)
+                                              metadata, claim_ms, limit)
         finally:
             if locked:
                 self.store.release_refill_lock(experiment_id, token)

@@ -10,6 +10,7 @@ from coordinator.infra.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_set
 from coordinator.infra.timing import Timing
 from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment
+from coordinator.state.states import TakeReply
 from coordinator.state.store import Counts
 
 HARD_LIMIT_MARGIN = 60.0  # seconds past the soft limit before Celery kills the pool child
@@ -86,12 +87,20 @@ class Dispatcher:
             refresh(self.service.suggester, experiment.id, experiment.spec,
                     RUN_LOOP.size(experiment.spec, counts))
         self._primed = True
-        return [self._send_one(experiment) for _ in range(slots)]
+        sent: list[str] = []
+        for _ in range(slots):
+            sid = self._send_one(experiment)
+            if sid is None:
+                break  # another run loop on this experiment took the slot first
+            sent.append(sid)
+        return sent
 
-    def _send_one(self, experiment: Experiment) -> str:
+    def _send_one(self, experiment: Experiment) -> str | None:
         with interrupts.deferred():  # an open suggestion always has its task published
             taken = self.service.suggester.take(experiment.id, experiment.spec,
-                                                claim_ms=self.timing.claim_ms)
+                                                claim_ms=self.timing.claim_ms, bounded=True)
+            if taken.status is TakeReply.FULL:
+                return None
             assert taken.suggestion_id is not None
             self.sender.send(experiment, taken.suggestion_id)
         return taken.suggestion_id

@@ -3,9 +3,10 @@
 The loop keeps nothing that is not in Redis: kill it at any moment and a new run carries on
 where it stopped (the sweeper re-sends whatever was dispatched but never claimed). A suggestion a
 stopping worker hands back is swept (re-sent) as soon as its `released` event arrives, not at
-the next sweep tick. A Redis restart is ridden out: redis-py retries each command with backoff
-(coordinator/infra/connection.py), and publishing a task, whose kombu retry gives up within a
-second, is retried here with backoff for as long as Redis stays away.
+the next sweep tick. A Redis outage is ridden out: each round of the loop (sweep, counts,
+dispatch, progress, events) and each publish runs through one `RedisWait`
+(coordinator/infra/outage.py), which waits with backoff, shows "waiting for Redis" and makes
+the round again once Redis is back, for up to CELERIAC_REDIS_PATIENCE seconds.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-
-import redis
-from kombu.exceptions import OperationalError
+from dataclasses import dataclass
 
 from coordinator.errors import InvalidInput
 from coordinator.infra.connection import redact
+from coordinator.infra.outage import RedisWait
 from coordinator.infra.timing import Timing
 from coordinator.runloop.dispatch import Dispatcher, TaskSender
-from coordinator.runloop.failures import FailureStreak
+from coordinator.runloop.failures import Event, FailureStreak
 from coordinator.runloop.sweeper import Sweeper
 from coordinator.service import views
 from coordinator.service.experiments import Service
@@ -34,74 +34,96 @@ log = logging.getLogger(__name__)
 
 OnProgress = Callable[[Status], None]
 
-OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OperationalError, OSError)
 PROGRESS_INTERVAL = 0.25  # seconds between progress updates
 IDLE_EVENTS = frozenset({"created", "claimed"})
-SEND_PATIENCE = 120.0  # seconds a publish keeps retrying before the loop gives up on Redis
+
+
+@dataclass
+class Round:
+    """What the loop carries from one round to the next; all of it can be read again from
+    Redis, so a round an outage cut short is simply made again."""
+
+    cursor: str
+    streak: FailureStreak
+    idle: NoWorkerHint
+    last_sweep: float = 0.0
+    last_shown: float = 0.0
+    last_seen: tuple[int, int] | None = None
 
 
 class Runner:
-    def __init__(self, service: Service, sender: TaskSender, timing: Timing) -> None:
+    def __init__(self, service: Service, sender: TaskSender, timing: Timing,
+                 wait: RedisWait | None = None) -> None:
         self.service = service
         self.sender = sender
         self.timing = timing
-        self.dispatcher = Dispatcher(service, PatientSender(sender), timing)
+        self.wait = wait or RedisWait(getattr(sender, "redis_url", ""))
+        self.patient = PatientSender(sender, self.wait)
+        self.dispatcher = Dispatcher(service, self.patient, timing)
 
     def run(self, experiment_id: str, stop: threading.Event,
             on_progress: OnProgress | None = None) -> Status:
-        experiment = self.service.experiment(experiment_id)
+        experiment = self.wait.call(lambda: self.service.experiment(experiment_id))
         check_runnable(experiment)
-        patient = PatientSender(self.sender)
-        sweeper = Sweeper(self.service, lambda _eid, sid: patient.send(experiment, sid),
+        sweeper = Sweeper(self.service, lambda _eid, sid: self.patient.send(experiment, sid),
                           self.timing)
         self.dispatcher.start(experiment)
         try:
-            return self._loop(experiment, sweeper, stop, on_progress)
+            state = self.wait.call(lambda: self._first_round(experiment))
+            while not stop.is_set():
+                if self.wait.call(lambda: self._round(experiment, sweeper, state, on_progress)):
+                    break
+            final = self.wait.call(lambda: views.status(self.service, experiment.id))
         finally:
             self.dispatcher.stop()
-
-    def _loop(self, experiment: Experiment, sweeper: Sweeper, stop: threading.Event,
-              on_progress: OnProgress | None) -> Status:
-        store = self.service.store
-        cursor = store.last_event_id(experiment.id)
-        last_sweep, last_seen, last_shown = 0.0, None, 0.0
-        idle = NoWorkerHint(self.service, experiment, self.sender, self.timing)
-        streak = FailureStreak(self.service, experiment.id, experiment.spec.pause_after_failures)
-        while not stop.is_set():
-            idle.check()
-            if time.monotonic() - last_sweep >= self.timing.sweep_interval:
-                sweeper.sweep(experiment)
-                last_sweep = time.monotonic()
-            counts = store.counts(experiment.id)
-            if counts.observations >= (experiment.spec.reachable_budget or 0):
-                break
-            if streak.reason or resource_spent(self.service, experiment):
-                if not counts.open:
-                    break  # open runs stop at their next report (report.lua), or fail
-            else:
-                self.dispatcher.fill(experiment, counts)
-            # A status reads every observation (for the best so far): at most a few a second,
-            # so a long, fast experiment's loop is not slowed by its own progress display.
-            if on_progress and (counts.observations, counts.open) != last_seen and \
-                    time.monotonic() - last_shown >= PROGRESS_INTERVAL:
-                last_seen, last_shown = (counts.observations, counts.open), time.monotonic()
-                on_progress(views.status(self.service, experiment.id))
-            cursor, events = self._wait(experiment.id, cursor, quiet=on_progress is None)
-            if any(fields.get("type") == "released" for _, fields in events):
-                last_sweep = 0.0  # a stopping worker handed one back: re-send it now
-            if not streak.reason and streak.see(events) and counts.open:
-                log.warning("dispatching paused after %d failures in a row for one reason; "
-                            "waiting for the open evaluations", streak.count)
-        final = views.status(self.service, experiment.id)
-        if streak.reason:
-            final = dataclasses.replace(final, paused=streak.message())
+        if state.streak.reason:
+            final = dataclasses.replace(final, paused=state.streak.message())
         if on_progress:
             on_progress(final)
         return final
 
+    def _first_round(self, experiment: Experiment) -> Round:
+        return Round(cursor=self.service.store.last_event_id(experiment.id),
+                     streak=FailureStreak(self.service, experiment.id,
+                                          experiment.spec.pause_after_failures),
+                     idle=NoWorkerHint(self.service, experiment, self.sender, self.timing))
+
+    def _round(self, experiment: Experiment, sweeper: Sweeper, state: Round,
+               on_progress: OnProgress | None) -> bool:
+        """One round of the loop; True once the run is over."""
+        store, streak = self.service.store, state.streak
+        state.idle.check()
+        if time.monotonic() - state.last_sweep >= self.timing.sweep_interval:
+            sweeper.sweep(experiment)
+            state.last_sweep = time.monotonic()
+        counts = store.counts(experiment.id)
+        if counts.observations >= (experiment.spec.reachable_budget or 0):
+            return True
+        if streak.reason or resource_spent(self.service, experiment):
+            if not counts.open:
+                return True  # open runs stop at their next report (report.lua), or fail
+        else:
+            self.dispatcher.fill(experiment, counts)
+        # A status reads every observation (for the best so far): at most a few a second,
+        # so a long, fast experiment's loop is not slowed by its own progress display.
+        if on_progress and (counts.observations, counts.open) != state.last_seen and \
+                time.monotonic() - state.last_shown >= PROGRESS_INTERVAL:
+            on_progress(views.status(self.service, experiment.id))
+            state.last_seen, state.last_shown = (counts.observations, counts.open), \
+                time.monotonic()
+        state.cursor, events = self._wait(experiment.id, state.cursor,
+                                          quiet=on_progress is None)
+        if any(fields.get("type") == "released" for _, fields in events):
+            state.last_sweep = 0.0  # a stopping worker handed one back: re-send it now
+        # The cursor has moved on: if Redis goes away while the streak reads these events'
+        # observations, they are not seen again (the streak may pause later, never earlier).
+        if not streak.reason and streak.see(events) and counts.open:
+            log.warning("dispatching paused after %d failures in a row for one reason; "
+                        "waiting for the open evaluations", streak.count)
+        return False
 
     def _wait(self, experiment_id: str, cursor: str, quiet: bool
-              ) -> tuple[str, list[tuple[str, dict[str, str]]]]:
+              ) -> tuple[str, list[Event]]:
         """Blocks until something the loop acts on happens, or the sweep interval passes.
 
         Creations and claims change nothing the dispatcher acts on; without a progress view
@@ -166,30 +188,20 @@ def check_runnable(experiment: Experiment) -> None:
 
 
 class PatientSender(TaskSender):
-    """Publishes through the TaskSender, retrying with backoff while Redis is away.
+    """Publishes through the TaskSender, waiting out a Redis outage (RedisWait).
 
     kombu's own publish retry gives up after about 0.6 s, shorter than any Redis restart; and a
     suggestion whose task was never published would otherwise wait the whole claim timeout
     before the sweeper re-sends it."""
 
-    def __init__(self, sender: TaskSender, patience: float = SEND_PATIENCE) -> None:
+    def __init__(self, sender: TaskSender, wait: RedisWait) -> None:
         self.sender = sender
         self.app, self.queue = sender.app, sender.queue
-        self.patience = patience
+        self.redis_url = getattr(sender, "redis_url", "")
+        self.wait = wait
 
     def send(self, experiment: Experiment, suggestion_id: str) -> None:
-        deadline, pause = time.monotonic() + self.patience, 0.1
-        while True:
-            try:
-                self.sender.send(experiment, suggestion_id)
-                return
-            except OUTAGE_ERRORS as exc:
-                if time.monotonic() + pause > deadline:
-                    raise
-                log.warning("sending suggestion %s failed (%s); retrying in %.1f s",
-                            suggestion_id, exc, pause)
-                time.sleep(pause)
-                pause = min(pause * 2, 2.0)
+        self.wait.call(lambda: self.sender.send(experiment, suggestion_id))
 
     def close(self) -> None:
         self.sender.close()

@@ -33,8 +33,8 @@ class Service:
         self.tokens = Tokens(store.redis)  # API tokens: `coordinator token`, API, dashboard
 
     @classmethod
-    def connect(cls, url: str) -> Service:
-        return cls(Store(connect(url)))
+    def connect(cls, url: str, retries: int | None = None) -> Service:
+        return cls(Store(connect(url) if retries is None else connect(url, retries=retries)))
 
     # experiments ---------------------------------------------------------------------------
 

@@ -89,6 +89,7 @@ class TakeReply(StrEnum):  # take_suggestion.lua
     OK = "OK"
     EMPTY = "EMPTY"  # backlog empty and no fallback given
     DUPLICATE = "DUPLICATE"  # the fallback equals an open suggestion
+    FULL = "FULL"  # the bandwidth or the budget is taken up (bounded takes only)
     NO_EXPERIMENT = "NO_EXPERIMENT"
 
 

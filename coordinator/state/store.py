@@ -39,11 +39,14 @@ from coordinator.state.states import (
     UpdateRunReply,
 )
 
+Limit = tuple[int, int]  # (most open suggestions, most open + observed); 0: no limit
+NO_LIMIT: Limit = (0, 0)
+
 
 @dataclass(frozen=True)
 class Taken:
-    """Result of take_suggestion: OK with the new suggestion, or EMPTY / DUPLICATE (an unknown
-    or deleted experiment raises ExperimentNotFound instead)."""
+    """Result of take_suggestion: OK with the new suggestion, or EMPTY / DUPLICATE / FULL (an
+    unknown or deleted experiment raises ExperimentNotFound instead)."""
 
     status: TakeReply
     suggestion_id: str | None = None
@@ -118,12 +121,14 @@ class Store:
             k = keys.ExperimentKeys(experiment_id)
             if not self.redis.exists(k.meta):
                 break
-        self.redis.hset(k.meta, mapping={
+        pipe = self.redis.pipeline(transaction=True)  # both or neither, even at maxmemory
+        pipe.hset(k.meta, mapping={
             "id": experiment_id, "spec": spec.to_json(), "state": ExperimentState.ACTIVE,
             "created": int(time.time()), "owner": owner,
             "observation_count": 0, "failed_count": 0,
         })
-        self.redis.zadd(keys.EXPERIMENTS, {experiment_id: int(experiment_id)})
+        pipe.zadd(keys.EXPERIMENTS, {experiment_id: int(experiment_id)})
+        pipe.execute()
         return experiment_id
 
     def experiment_meta(self, experiment_id: str) -> dict[str, str]:
@@ -153,16 +158,18 @@ class Store:
     # suggestion transitions -----------------------------------------------------------------
 
     def take_suggestion(self, experiment_id: str, suggestion_id: str, fallback: str = "",
-                        metadata: dict[str, Any] | None = None, claim_ms: int = 0) -> Taken:
+                        metadata: dict[str, Any] | None = None, claim_ms: int = 0,
+                        limit: Limit = NO_LIMIT) -> Taken:
         k = keys.ExperimentKeys(experiment_id)
-        return self._take(k, k.backlog, suggestion_id, fallback, metadata, claim_ms)
+        return self._take(k, k.backlog, suggestion_id, fallback, metadata, claim_ms, limit)
 
     def _take(self, k: keys.ExperimentKeys, backlog: str, suggestion_id: str, entry: str,
-              metadata: dict[str, Any] | None, claim_ms: int) -> Taken:
+              metadata: dict[str, Any] | None, claim_ms: int, limit: Limit = NO_LIMIT
+              ) -> Taken:
         result = self._run("take_suggestion",
                            [k.meta, backlog, k.suggestion(suggestion_id), k.suggestions,
                             k.open, k.open_points, k.leases, k.events],
-                           [suggestion_id, entry, json.dumps(metadata or {}), claim_ms])
+                           [suggestion_id, entry, json.dumps(metadata or {}), claim_ms, *limit])
         reply = TakeReply(result[0])
         if reply is TakeReply.NO_EXPERIMENT:
             raise _no_experiment(k.experiment_id)
@@ -401,8 +408,10 @@ class Store:
 
     def add_run(self, experiment_id: str, run_id: str, record: str) -> None:
         k = keys.ExperimentKeys(experiment_id)
-        self.redis.hset(k.runs, run_id, record)
-        self.redis.hset(keys.RUN_EXPERIMENT, run_id, experiment_id)
+        pipe = self.redis.pipeline(transaction=True)  # both or neither, even at maxmemory
+        pipe.hset(k.runs, run_id, record)
+        pipe.hset(keys.RUN_EXPERIMENT, run_id, experiment_id)
+        pipe.execute()
 
     def run_experiment(self, run_id: str) -> str | None:
         return cast(str | None, self.redis.hget(keys.RUN_EXPERIMENT, run_id))

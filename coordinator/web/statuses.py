@@ -8,6 +8,7 @@ from coordinator.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RedisFull,
     RedisUnavailable,
     Unauthorized,
 )
@@ -18,6 +19,7 @@ STATUS_OF: dict[type[CeleriacError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     RedisUnavailable: 503,
+    RedisFull: 507,  # Insufficient Storage: retrying will not help until memory is freed
 }
 BAD_REQUEST = 400  # every other user error: the input was wrong
 

@@ -24,6 +24,7 @@ from coordinator.state.states import (
     RunState,
     SuggestionState,
     SweepReply,
+    TakeReply,
 )
 from coordinator.web.statuses import http_status
 
@@ -244,3 +245,18 @@ def test_suggestions_and_observations_are_numbered_within_their_experiment(servi
         assert len(set(ids)) == count  # the API's ids stay unique across experiments
     assert not {o.id for o in service.observations(one)} & {
         o.id for o in service.observations(two)}
+
+
+def test_a_bounded_take_is_refused_at_the_bandwidth_and_the_budget_and_creates_nothing(
+        service, spec):
+    """Several run loops on one experiment keep to its bandwidth and budget together: the
+    check is in the same atomic take."""
+    experiment = service.create_experiment(spec)
+    bandwidth = experiment.spec.parallel_bandwidth
+    taken = [service.suggester.take(experiment.id, experiment.spec, claim_ms=10_000,
+                                    bounded=True) for _ in range(bandwidth + 2)]
+    statuses = [t.status for t in taken]
+    assert statuses == [TakeReply.OK] * bandwidth + [TakeReply.FULL] * 2
+    assert service.counts(experiment.id).open == bandwidth
+    unbounded = service.suggester.take(experiment.id, experiment.spec, claim_ms=10_000)
+    assert unbounded.status is TakeReply.OK  # API routes and tools keep to no bandwidth

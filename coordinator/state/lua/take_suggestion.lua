@@ -14,11 +14,23 @@
 -- ARGV[2] fallback      "strategy<TAB>assignments-json", or "" to use the backlog only
 -- ARGV[3] metadata      JSON object
 -- ARGV[4] claim_ms      dispatched: deadline to be claimed by; "0": not dispatched (API route)
+-- ARGV[5] max_open      refuse when this many suggestions are open (the bandwidth); "0": none
+-- ARGV[6] max_total     refuse when open + observed reach this (the budget); "0": none
 -- Returns {"OK", assignments-json, strategy}
+--       | {"FULL"}          max_open or max_total reached: several run loops on one experiment
+--                           keep to its bandwidth and budget together
 --       | {"EMPTY"}         backlog empty and no fallback
 --       | {"DUPLICATE"}     the fallback equals an open suggestion
 --       | {"NO_EXPERIMENT"} unknown or deleted experiment
 if experiment_state(KEYS[1]) ~= "active" then return {"NO_EXPERIMENT"} end
+local max_open, max_total = tonumber(ARGV[5] or "0"), tonumber(ARGV[6] or "0")
+if max_open > 0 or max_total > 0 then
+  local open = redis.call("ZCARD", KEYS[5])
+  local observed = tonumber(redis.call("HGET", KEYS[1], "observation_count") or "0")
+  if (max_open > 0 and open >= max_open) or (max_total > 0 and open + observed >= max_total) then
+    return {"FULL"}
+  end
+end
 local entry = nil
 while true do
   local item = redis.call("LPOP", KEYS[2])
