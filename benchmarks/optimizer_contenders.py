@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.optimizer_problems import Problem
-from optimizer import Metric, Observation, Parameter, Settings, Space, suggest
+from optimizer import Metric, Observation, Parameter, Settings, design, suggest
 
 
 class Contender:
@@ -19,7 +19,7 @@ class Contender:
 
     def __init__(self, problem: Problem, q: int, seed: int, options: dict[str, Any]) -> None:
         self.problem, self.q, self.seed, self.options = problem, q, seed, options
-        self.space = Space(problem.parameters)
+        self.space = problem.space
 
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -34,7 +34,8 @@ class RandomSearch(Contender):
         self.rng = np.random.default_rng(self.seed)
 
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.space.decode(self.rng.random((n, self.space.dimension)))
+        # uniform over the cube, or over the part that meets the linear constraints
+        return self.space.decode(design.random_points(self.space, self.rng, n))
 
 
 class Celeriac(Contender):
@@ -52,7 +53,7 @@ class Celeriac(Contender):
         metrics = [Metric("y", objective="minimize")]
         metrics += [Metric(o.name, "minimize") for o in self.problem.objectives]
         metrics += [Metric(c.name, "minimize", self.constraint_strategy, c.threshold)
-                    for c in self.problem.constraints]
+                    for c in self.problem.constraints if c.linear is None]  # the space has those
         props = suggest(self.space, metrics, self.observations, pending, n, self.settings, self.q)
         return [p.assignments for p in props]
 
@@ -79,8 +80,16 @@ class Optuna(Contender):
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
         points = []
         for _ in range(n):
-            trial = self.study.ask(self.distributions)
-            point = self.space.canonical(trial.params)
+            if self.space.conditioned:  # define-by-run: a parameter exists in its branch only
+                trial = self.study.ask()
+                params: dict[str, Any] = {}
+                for p in self.problem.parameters:
+                    if self.space.active(p, params):
+                        params[p.name] = _suggest(trial, p)
+            else:
+                trial = self.study.ask(self.distributions)
+                params = trial.params
+            point = self.space.canonical(params)
             self.trials[self.space.key(point)] = trial
             points.append(point)
         return points
@@ -91,6 +100,14 @@ class Optuna(Contender):
             trial.set_constraint(c.name, extra[c.name] - c.threshold)
         further = [extra[o.name] for o in self.problem.objectives]
         self.study.tell(trial, [value, *further] if further else value)
+
+
+def _suggest(trial: Any, p: Parameter) -> Any:
+    if p.type == "categorical":
+        return trial.suggest_categorical(p.name, list(p.categories))
+    if p.type == "int":
+        return trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
+    return trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)  # type: ignore[arg-type]
 
 
 def _optuna_distribution(p: Parameter) -> Any:

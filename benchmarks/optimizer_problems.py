@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from optimizer import Parameter
+from optimizer import LinearConstraint, Parameter, Space
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class Constraint:
     name: str
     function: Callable[[dict[str, Any]], float]
     threshold: float = 0.0
+    # A linear constraint on the parameters, reported as a metric for the regret's
+    # feasibility: Celeriac takes it as a `linear_constraints` entry (every suggestion meets
+    # it), Optuna as a soft constraint, random search by rejection.
+    linear: LinearConstraint | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,14 @@ class Problem:
     # (`minimum`), measured from `reference`, one coordinate per objective.
     objectives: tuple[Objective, ...] = ()
     reference: tuple[float, ...] = ()
+
+    @property
+    def linear_constraints(self) -> tuple[LinearConstraint, ...]:
+        return tuple(c.linear for c in self.constraints if c.linear is not None)
+
+    @property
+    def space(self) -> Space:
+        return Space(self.parameters, self.linear_constraints)
 
     def feasible(self, values: dict[str, float]) -> bool:
         return all(values[c.name] <= c.threshold for c in self.constraints)
@@ -154,6 +167,59 @@ DTLZ2_REFERENCE = (1.1, 1.1)
 DTLZ2_HYPERVOLUME = 1.1 * 1.1 - np.pi / 4
 
 
+# A conditional space of three branches (SigOpt's conditionals; Optuna's define-by-run):
+# Branin on two doubles (minimum 0.398), a bowl of two doubles and an int (0.2), a parabola
+# of one double (1.0), plus a shared double every branch pays for: the minimum is 0.2, in
+# the bowl branch, whose int only exists there.
+def branches(p: dict[str, Any]) -> float:
+    shared = (p["s"] - 0.5) ** 2
+    if p["branch"] == "branin":
+        return branin({"x1": p["x1"], "x2": p["x2"]}) + shared
+    if p["branch"] == "bowl":
+        return 0.2 + 4 * (p["u"] - 0.3) ** 2 + 4 * (p["v"] - 0.7) ** 2 \
+            + 0.05 * abs(p["n"] - 6) + shared
+    return 1.0 + p["w"] ** 2 + shared
+
+
+def _branch_parameters() -> tuple[Parameter, ...]:
+    def only(branch: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return (("branch", (branch,)),)
+    return (
+        Parameter("branch", "categorical", categories=("branin", "bowl", "parabola"),
+                  conditional=True),
+        Parameter("x1", "double", -5, 10, conditions=only("branin")),
+        Parameter("x2", "double", 0, 15, conditions=only("branin")),
+        Parameter("u", "double", 0, 1, conditions=only("bowl")),
+        Parameter("v", "double", 0, 1, conditions=only("bowl")),
+        Parameter("n", "int", 0, 20, conditions=only("bowl")),
+        Parameter("w", "double", -2, 2, conditions=only("parabola")),
+        Parameter("s", "double", 0, 1),
+    )
+
+
+# Hartmann6 under one linear constraint, sum(x) <= 1.5: its unconstrained optimum sums to
+# 2.07, so the constraint is active and the answer lies on the plane.
+LINEAR_SUM = LinearConstraint("less_than", 1.5, tuple((f"x{i}", 1.0) for i in range(6)))
+
+
+@functools.cache
+def hartmann6_linear_minimum() -> float:
+    """By SLSQP from 400 starts inside the constraint (the best of them)."""
+    from scipy.optimize import minimize  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    best = np.inf
+    names = [f"x{i}" for i in range(6)]
+    for _ in range(400):
+        start = rng.dirichlet(np.ones(7))[:6] * 1.5
+        result = minimize(lambda x: hartmann6(dict(zip(names, x, strict=True))), start,
+                          method="SLSQP", bounds=[(0, 1)] * 6,
+                          constraints=[{"type": "ineq", "fun": lambda x: 1.5 - np.sum(x)}])
+        if result.success and np.sum(result.x) <= 1.5 + 1e-9:
+            best = min(best, float(result.fun))
+    return best
+
+
 def problems() -> dict[str, Problem]:
     dbl = lambda n, lo, hi: Parameter(n, "double", lo, hi)  # noqa: E731
     return {
@@ -195,6 +261,14 @@ def problems() -> dict[str, Problem]:
             "dtlz2", tuple(dbl(f"x{i}", 0, 1) for i in range(4)), lambda p: _dtlz2(p)[0],
             DTLZ2_HYPERVOLUME, 60, objectives=(Objective("y2", lambda p: _dtlz2(p)[1]),),
             reference=DTLZ2_REFERENCE,
+        ),
+        "conditional": Problem("conditional", _branch_parameters(), branches, 0.2, 60),
+        "hartmann6-linear": Problem(
+            "hartmann6-linear", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6,
+            hartmann6_linear_minimum(), 60,
+            constraints=(Constraint("sum", lambda p: sum(p[f"x{i}"] for i in range(6)), 1.5,
+                                    linear=LINEAR_SUM),),
+            worst=0.0,
         ),
         "mixed": Problem(
             "mixed",
