@@ -13,7 +13,12 @@ from typing import Any
 
 from coordinator.api import runs, serialize
 from coordinator.api.bodies import present, raise_problems
-from coordinator.api.core import best_records, create_experiment, experiment_of
+from coordinator.api.core import (
+    best_records,
+    create_experiment,
+    experiment_of,
+    update_experiment,
+)
 from coordinator.api.http import Call
 from coordinator.api.paging import pagination, whole
 from coordinator.errors import Conflict, InvalidInput, NotFound
@@ -104,7 +109,12 @@ def post_aiexperiment(call: Call) -> dict[str, Any]:
 
 
 def get_aiexperiment(call: Call) -> dict[str, Any]:
-    return render_aiexperiment(call.service, experiment_of(call))
+    """A deleted (archived) AI experiment still reads, with `state: deleted`."""
+    return render_aiexperiment(call.service, experiment_of(call, include_deleted=True))
+
+
+def put_aiexperiment(call: Call) -> dict[str, Any]:
+    return render_aiexperiment(call.service, update_experiment(call))
 
 
 def post_run(call: Call) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from coordinator.api import serialize
 from coordinator.api.bodies import object_id, observation_body, raise_problems, suggestion_body
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import page_ids, pagination, whole, wrap
+from coordinator.api.runs import archive_runs
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.service import views
 from coordinator.service.access import not_found, visible
@@ -23,9 +24,10 @@ from coordinator.service.experiments import (
     observe_assignments,
 )
 from coordinator.spec.config import validate_experiment
+from coordinator.spec.update import validate_update
 from coordinator.spec.validation import Problems
 from coordinator.state.records import Experiment, Suggestion
-from coordinator.state.states import ObserveReply, SuggestionState
+from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState
 
 SPEC_CACHE_LIMIT = 10_000
 
@@ -81,11 +83,32 @@ def post_experiment(call: Call) -> dict[str, Any]:
 
 
 def get_experiment(call: Call) -> dict[str, Any]:
-    return render_experiment(call.service, experiment_of(call))
+    """A deleted (archived) experiment still reads, with `state: deleted`, as SigOpt's."""
+    return render_experiment(call.service, experiment_of(call, include_deleted=True))
+
+
+def update_experiment(call: Call) -> Experiment:
+    """PUT: budget, name, metadata, parallel bandwidth, state (archive / unarchive)."""
+    experiment = experiment_of(call, include_deleted=True)
+    update = validate_update(call.body)
+    updated = call.service.update_experiment(experiment.id, update)
+    call.specs.pop(experiment.id, None)  # this server's cached spec is stale now
+    return updated
+
+
+def put_experiment(call: Call) -> dict[str, Any]:
+    return render_experiment(call.service, update_experiment(call))
 
 
 def delete_experiment(call: Call) -> Reply:
-    call.service.delete_experiment(experiment_of(call).id)
+    """Archives it: no more suggestions; it still reads (state deleted) and can be
+    unarchived with PUT state=active. `include_runs=true` archives its runs too."""
+    experiment = experiment_of(call, include_deleted=True)
+    if experiment.state is not ExperimentState.DELETED:
+        call.service.delete_experiment(experiment.id)
+    if str(call.query.get("include_runs", "")).lower() == "true":
+        archive_runs(call.service, experiment)
+    call.specs.pop(experiment.id, None)
     return Reply(status=204)
 
 

@@ -79,6 +79,12 @@ SCHEMAS: dict[str, Any] = {
     "AIExperimentCreate": {"type": "object", "required": ["name", "parameters", "metrics"],
                            "properties": {**EXPERIMENT_FIELDS,
                                           "budget": {"type": "integer", "minimum": 1}}},
+    "ExperimentUpdate": {"type": "object", "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "observation_budget": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        "budget": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        "parallel_bandwidth": {"type": "integer", "minimum": 1, "maximum": 10_000},
+        "metadata": METADATA, "state": {"enum": ["active", "deleted"]}}},
     "SuggestionCreate": {"type": "object", "properties": {
         "assignments": {"type": "object"}, "metadata": METADATA}},
     "ObservationCreate": OBSERVATION,
@@ -91,7 +97,8 @@ SCHEMAS: dict[str, Any] = {
                                                    "metadata": METADATA}},
     "RunMerge": {"type": "object", "properties": {
         "state": {"enum": [state.value for state in RunState]},
-        "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA}},
+        "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA,
+        "deleted": {"type": "boolean"}}},
     "CheckpointCreate": {"type": "object", "required": ["values"], "properties": {
         "values": {"oneOf": [
             {"type": "array", "minItems": 1, "items": {

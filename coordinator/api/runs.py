@@ -36,7 +36,7 @@ from coordinator.state.states import ObserveReply, RunState
 
 MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "model", "name",
              "assignments", "assignments_meta", "assignments_sources", "sys_metadata",
-             "dev_metadata", "favorite", "files", "tags")
+             "dev_metadata", "favorite", "files", "tags", "deleted")
 STATES = tuple(RunState)
 MAX_RUN_CHARS = 1_000_000
 LOG = "checkpoint_log"  # the run's checkpoint bookkeeping, stored but never rendered
@@ -96,6 +96,8 @@ def check_patch(patch: Mapping[str, Any]) -> None:
         flat_metadata(patch["metadata"], "metadata", problems)
     if patch.get("name") is not None:
         as_text(patch["name"], "name", problems, max_len=300)
+    if patch.get("deleted") is not None and not isinstance(patch["deleted"], bool):
+        problems.add("deleted", "must be true (archive the run) or false (unarchive it)")
     raise_problems(problems)
 
 
@@ -219,6 +221,20 @@ def merge_run(call: Call) -> Reply:
     if call.headers.get("x-response-content") == "skip":
         return Reply(status=204)
     return Reply(load(call.service, experiment, run_id))
+
+
+def delete_run(call: Call) -> Reply:
+    """Archives the run (SigOpt's soft delete): it still reads, with `deleted: true`."""
+    experiment, run_id = locate(call.service, call.path["run_id"], call.token.client)
+    call.service.update_run(experiment.id, run_id, _apply({"deleted": True}))
+    return Reply(status=204)
+
+
+def archive_runs(service: Service, experiment: Experiment) -> None:
+    """Every run of an experiment archived (DELETE of an AI experiment with include_runs)."""
+    for run in experiment_runs(service, experiment):
+        if not run.get("deleted"):
+            service.update_run(experiment.id, str(run["id"]), _apply({"deleted": True}))
 
 
 def get_run(call: Call) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from coordinator.service import views
 from coordinator.service.experiments import Service
 from coordinator.service.preflight import evaluation_warnings
 from coordinator.spec.config import load_config_file
+from coordinator.spec.update import validate_update
 from coordinator.state.records import Experiment, ObservationRecord
 
 
@@ -270,9 +271,35 @@ def list_command(ctx: Context) -> None:
 @click.argument("experiment_id")
 @pass_context
 def delete(ctx: Context, experiment_id: str) -> None:
-    """Delete an experiment (its open suggestions are deleted; observations are kept)."""
+    """Delete (archive) an experiment: its open suggestions are deleted, observations kept;
+    `coordinator update ID --unarchive` makes it active again."""
     ctx.service.delete_experiment(experiment_id)
     click.echo(f"deleted experiment {experiment_id}")
+
+
+@click.command()
+@click.argument("experiment_id")
+@click.option("--budget", type=int, default=None, help="New observation budget (extend or "
+              "shrink).")
+@click.option("--parallel-bandwidth", type=int, default=None,
+              help="New number of suggestions in flight at once.")
+@click.option("--name", default=None, help="New name.")
+@click.option("--unarchive", is_flag=True, help="Make a deleted experiment active again.")
+@pass_context
+def update(ctx: Context, experiment_id: str, budget: int | None,
+           parallel_bandwidth: int | None, name: str | None, unarchive: bool) -> None:
+    """Change an experiment's budget, bandwidth or name; a running `coordinator run` follows
+    at once."""
+    body: dict[str, object] = {k: v for k, v in (
+        ("budget", budget), ("parallel_bandwidth", parallel_bandwidth), ("name", name),
+        ("state", "active" if unarchive else None)) if v is not None}
+    if not body:
+        raise click.UsageError("give at least one of --budget, --parallel-bandwidth, --name, "
+                               "--unarchive")
+    experiment = ctx.service.update_experiment(experiment_id, validate_update(body, "update"))
+    spec = experiment.spec
+    click.echo(f"experiment {experiment.id} ({spec.name}): budget {spec.budget or '-'}, "
+               f"parallel bandwidth {spec.parallel_bandwidth}, {experiment.state.sigopt}")
 
 
 @click.command()

@@ -223,11 +223,19 @@ class BacklogKeeper:
         counts = store.counts(experiment_id)
         if not self.policy.stale(spec, counts, self._tried_at.get(experiment_id)):
             return None
-        if store.experiment_meta(experiment_id).get("state") != ExperimentState.ACTIVE:
+        meta = store.experiment_meta(experiment_id)
+        if meta.get("state") != ExperimentState.ACTIVE:
             self.gone.add(experiment_id)
             return None
+        if meta.get("spec") and meta["spec"] != spec.to_json():  # updated: budget, bandwidth
+            spec = self.specs[experiment_id] = ExperimentSpec.from_json(meta["spec"])
         self._tried_at[experiment_id] = counts.observations  # a failure waits for news
         return spec, counts
+
+    def forget(self, experiment_id: str) -> None:
+        """Read the experiment again on the next pass (it was updated or unarchived)."""
+        self.gone.discard(experiment_id)
+        self.specs.pop(experiment_id, None)
 
     def _spec(self, experiment_id: str) -> ExperimentSpec | None:
         if experiment_id not in self.specs:

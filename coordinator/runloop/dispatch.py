@@ -67,6 +67,12 @@ class Dispatcher:
             self._thread = KeeperThread(self.keeper, name=f"backlog-{experiment.id}")
             self._thread.start()
 
+    def update(self, experiment: Experiment) -> None:
+        """The experiment's spec changed (budget, bandwidth): the backlog follows it."""
+        if self.keeper is not None:
+            self.keeper.specs[experiment.id] = experiment.spec
+            self.keeper.nudge()
+
     def stop(self) -> None:
         if self._thread is not None:
             self._thread.stop(STOP_PATIENCE)

@@ -12,6 +12,7 @@ the round again once Redis is back, for up to CELERIAC_REDIS_PATIENCE seconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from coordinator.service import views
 from coordinator.service.experiments import Service
 from coordinator.service.views import Status
 from coordinator.state.records import Experiment
+from coordinator.state.states import ExperimentState
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Round:
     last_sweep: float = 0.0
     last_shown: float = 0.0
     last_seen: tuple[int, int] | None = None
+    updated: bool = False  # the spec changed: read it again before the next round
 
 
 class Runner:
@@ -71,8 +74,19 @@ class Runner:
         try:
             state = self.wait.call(lambda: self._first_round(experiment))
             while not stop.is_set():
-                if self.wait.call(lambda: self._round(experiment, sweeper, state, on_progress)):
+                one_round = functools.partial(self._round, experiment, sweeper, state,
+                                              on_progress)
+                if self.wait.call(one_round):
                     break
+                if state.updated:  # `coordinator update` or the API changed budget, bandwidth
+                    experiment = self.wait.call(lambda: self.service.experiment(
+                        experiment_id, include_deleted=True))
+                    self.dispatcher.update(experiment)
+                    state.updated = False
+                    if experiment.state is ExperimentState.DELETED:
+                        log.warning("experiment %s was archived; stopping (its open "
+                                    "evaluations are dropped)", experiment_id)
+                        break
             final = self.wait.call(lambda: views.status(self.service, experiment.id))
         finally:
             self.dispatcher.stop()
@@ -115,6 +129,8 @@ class Runner:
                                           quiet=on_progress is None)
         if any(fields.get("type") == "released" for _, fields in events):
             state.last_sweep = 0.0  # a stopping worker handed one back: re-send it now
+        if any(fields.get("type") == "updated" for _, fields in events):
+            state.updated = True
         # The cursor has moved on: if Redis goes away while the streak reads these events'
         # observations, they are not seen again (the streak may pause later, never earlier).
         if not streak.reason and streak.see(events) and counts.open:

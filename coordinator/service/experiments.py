@@ -16,6 +16,7 @@ from coordinator.errors import InvalidInput, NotFound, SuggestionClosed, Suggest
 from coordinator.infra.connection import connect
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.spec.tasks import task_of
+from coordinator.spec.update import ExperimentUpdate
 from coordinator.state.records import Experiment, MetricValue, ObservationRecord, Suggestion
 from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState, TakeReply
 from coordinator.state.store import Counts, RunUpdate, Store
@@ -62,6 +63,19 @@ class Service:
         experiment = self.experiment(experiment_id)
         self._delete_open(experiment.id)
         self.store.delete_experiment(experiment.id)
+
+    def update_experiment(self, experiment_id: str, update: ExperimentUpdate) -> Experiment:
+        """Changes budget, name, bandwidth or metadata, and archives (state deleted) or
+        unarchives (active); a deleted experiment can be read and unarchived, and the
+        changes of one update are all made or none (the spec is one field)."""
+        experiment = self.experiment(experiment_id, include_deleted=True)
+        if update.changes_spec:
+            self.store.update_spec(experiment.id, update.apply(experiment.spec))
+        if update.state == "deleted" and experiment.state is not ExperimentState.DELETED:
+            self.delete_experiment(experiment.id)
+        elif update.state == "active" and experiment.state is ExperimentState.DELETED:
+            self.store.restore_experiment(experiment.id)
+        return self.experiment(experiment.id, include_deleted=True)
 
     # The reads below take the id of an experiment the caller has already looked up with
     # experiment(): they do not look it up again (one Redis round trip each).

@@ -140,6 +140,23 @@ class Store:
     def experiment_ids(self) -> list[str]:
         return list(self.redis.zrange(keys.EXPERIMENTS, 0, -1))
 
+    def update_spec(self, experiment_id: str, spec: ExperimentSpec) -> None:
+        """Stores a changed spec (budget, name, bandwidth, metadata) and tells every process
+        following the experiment's events (a running `coordinator run` reads it again)."""
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(k.meta, mapping={"spec": spec.to_json(), "updated": int(time.time())})
+        pipe.xadd(k.events, {"type": "updated"}, maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.execute()
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Unarchives a deleted experiment: it takes suggestions again."""
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(k.meta, "state", ExperimentState.ACTIVE)
+        pipe.xadd(k.events, {"type": "updated"}, maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.execute()
+
     def delete_experiment(self, experiment_id: str) -> None:
         """Marks it deleted (no more suggestions) and drops its ready backlog."""
         k = keys.ExperimentKeys(experiment_id)
@@ -444,6 +461,9 @@ class Store:
                     f"training run {run_id}: its state cannot change from "
                     f"{json.loads(old).get('state')!r} to {json.loads(new).get('state')!r} (a "
                     f"finished run stays finished, and only a completed one may still fail)")
+
+
+EVENTS_MAXLEN = 10_000  # as prelude.lua's: each experiment's events stream keeps about this many
 
 
 def step_text(step: float) -> str:

@@ -157,7 +157,7 @@ def test_unknown_endpoints_and_methods_get_sigopt_error_bodies(client, experimen
     missing = client.get("/v1/nothing/<script>")
     assert missing.status_code == 404
     assert missing.json()["message"] == "Endpoint not found: /v1/nothing/&lt;script&gt;"
-    assert client.put(f"/v1/experiments/{experiment['id']}").status_code == 405
+    assert client.patch(f"/v1/experiments/{experiment['id']}").status_code == 405
     assert client.get("/v1/experiments/123456789").status_code == 404
 
 
