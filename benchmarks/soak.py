@@ -205,6 +205,10 @@ def soak_once(soak: Soak, experiment: Experiment, budget: int, minutes: float,
             if soak.run.returncode == 0:
                 break  # the budget is observed
             soak.faults["run_exited_and_restarted"] += 1
+            log = (soak.home / f"run{soak.runs}.log").read_text(errors="replace").strip()
+            last = log.splitlines()[-1] if log else "(no output)"
+            print(f"[{time.monotonic() - started:7.1f}s] coordinator run exited "
+                  f"{soak.run.returncode}: {last[:300]}", flush=True)
             soak.start_run(experiment)
         if time.monotonic() >= next_fault:
             if not deck:  # a shuffled deck: random order, every kind within five faults

@@ -20,7 +20,7 @@ from coordinator.api.core import (
     update_experiment,
 )
 from coordinator.api.http import Call
-from coordinator.api.paging import pagination, whole
+from coordinator.api.paging import whole
 from coordinator.errors import Conflict, InvalidInput, NotFound
 from coordinator.service.access import visible
 from coordinator.service.experiments import Service
@@ -37,7 +37,7 @@ def token_self(call: Call) -> dict[str, Any]:
             "experiment": None, "training_run": None, "last_used": None}
 
 
-def _client(call: Call) -> str:
+def client_of(call: Call) -> str:
     """Another client's projects are "not found" (not 403): a token learns nothing about
     which other clients exist."""
     client = call.path["client_id"]
@@ -45,6 +45,10 @@ def _client(call: Call) -> str:
         raise NotFound(f"client {client[:40]!r} not found (this token acts for client "
                        f"{call.token.client!r})")
     return client
+
+
+def project_id_of(call: Call) -> str:
+    return _project_id(call.path["project_id"])
 
 
 def _project_id(raw: Any) -> str:
@@ -73,12 +77,12 @@ def ensure_project(service: Service, client: str, project_id: str) -> dict[str, 
 
 
 def get_project(call: Call) -> dict[str, Any]:
-    client = _client(call)
+    client = client_of(call)
     return ensure_project(call.service, client, _project_id(call.path["project_id"]))
 
 
 def post_project(call: Call) -> dict[str, Any]:
-    client = _client(call)
+    client = client_of(call)
     body, problems = present(call.body), Problems()
     unknown_keys(body, ("id", "name", "metadata"), "", problems)
     if body.get("metadata") is not None:
@@ -101,7 +105,7 @@ def render_aiexperiment(service: Service, experiment: Experiment) -> dict[str, A
 
 
 def post_aiexperiment(call: Call) -> dict[str, Any]:
-    client = _client(call)
+    client = client_of(call)
     project_id = _project_id(call.path["project_id"])
     ensure_project(call.service, client, project_id)
     experiment = create_experiment(call, kind="aiexperiment", project=project_id)
@@ -133,7 +137,7 @@ def best_runs(call: Call) -> dict[str, Any]:
     return whole([runs.render(r) for r in best])
 
 
-def _experiment_filter(raw: str | None) -> str | None:
+def experiment_filter(raw: str | None) -> str | None:
     """`get_runs()` sends filters=[{"field": "experiment", "operator": "==", "value": ID}]."""
     if not raw:
         return None
@@ -150,17 +154,15 @@ def _experiment_filter(raw: str | None) -> str | None:
     return str(filters[0].get("value")) if filters else None
 
 
-def project_runs(call: Call) -> dict[str, Any]:
-    client = _client(call)
-    project_id = _project_id(call.path["project_id"])
-    wanted = _experiment_filter(call.query.get("filters"))
+def experiments_runs(service: Service, client: str, project_id: str, wanted: str | None
+                     ) -> list[dict[str, Any]]:
+    """The runs of the project's experiments (only experiment `wanted`'s, when given)."""
     found: list[dict[str, Any]] = []
-    for experiment in call.service.experiments():
-        meta = call.service.experiment_meta(experiment.id)
+    for experiment in service.experiments():
+        meta = service.experiment_meta(experiment.id)
         if meta.get("project") != project_id or meta.get("client") != client \
                 or not visible(experiment, client):
             continue
         if wanted is None or wanted == experiment.id:
-            found += runs.experiment_runs(call.service, experiment)
-    return pagination(found, [r["id"] for r in found], call.query, runs.render,
-                      lambda r: str(r["id"]))
+            found += runs.experiment_runs(service, experiment)
+    return found

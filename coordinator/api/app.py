@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coordinator.api import openapi
+from coordinator.api import openapi, uploads
 from coordinator.api.http import endpoint, error_response, json_response, redis_trouble
 from coordinator.api.limits import ApiLimits, RateLimiter
 from coordinator.api.routes import ENDPOINTS
@@ -93,7 +93,8 @@ def create_app(service: Service, *, refiller: Any = None,
     `tokens` replaces CELERIAC_API_TOKENS and `limits` the environment's limits."""
     routes = [Route(e.path, endpoint(e.handler), methods=[e.method]) for e in ENDPOINTS]
     routes += [Route("/openapi.json", _openapi, methods=["GET"]),
-               Route("/health", _health, methods=["GET"])]
+               Route("/health", _health, methods=["GET"]),
+               Route("/v1/uploads/{file_id}", uploads.put_upload, methods=["PUT"])]
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

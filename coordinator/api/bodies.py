@@ -139,6 +139,41 @@ def observation_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> Observatio
                            failed, metadata)
 
 
+OBSERVATION_UPDATE_KEYS = ("value", "value_stddev", "values", "failed", "metadata")
+# what the official client sends back unchanged when it updates an object it fetched
+ECHOED_KEYS = ("id", "object", "experiment", "suggestion", "assignments", "created", "task")
+
+
+@dataclass(frozen=True)
+class ObservationUpdate:
+    values: Values | None
+    failed: bool | None
+    metadata: dict[str, Any] | None
+
+
+def observation_update_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> ObservationUpdate:
+    """PUT of an observation: what is given replaces what was stored."""
+    body, problems = present(raw), Problems()
+    unknown_keys({k: v for k, v in body.items() if k not in ECHOED_KEYS},
+                 OBSERVATION_UPDATE_KEYS, "", problems)
+    failed = body.get("failed")
+    if failed is not None and not isinstance(failed, bool):
+        problems.add("failed", f"must be true or false, got {str(failed)[:40]!r}")
+        failed = None
+    values = None
+    if "value" in body or "values" in body or failed is True:
+        values = _metric_values(body, spec, bool(failed), problems) if failed is not True \
+            else {}
+        if failed is True and ("value" in body or "values" in body):
+            problems.add("failed", "a failed observation cannot have value or values")
+    elif "value_stddev" in body:
+        problems.add("value_stddev", "give it with the value it belongs to")
+    metadata = flat_metadata(body["metadata"], "metadata", problems) if "metadata" in body \
+        else None
+    raise_problems(problems)
+    return ObservationUpdate(None if failed is True else values, failed, metadata)
+
+
 def suggestion_body(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(manual assignments or None, metadata)."""
     body, problems = present(raw), Problems()

@@ -10,7 +10,13 @@ import time
 from typing import Any
 
 from coordinator.api import serialize
-from coordinator.api.bodies import object_id, observation_body, raise_problems, suggestion_body
+from coordinator.api.bodies import (
+    object_id,
+    observation_body,
+    observation_update_body,
+    raise_problems,
+    suggestion_body,
+)
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import page_ids, pagination, whole, wrap
 from coordinator.api.runs import archive_runs
@@ -25,7 +31,7 @@ from coordinator.service.experiments import (
 )
 from coordinator.spec.config import validate_experiment
 from coordinator.spec.update import validate_update
-from coordinator.spec.validation import Problems
+from coordinator.spec.validation import Problems, flat_metadata, unknown_keys
 from coordinator.state.records import Experiment, Suggestion
 from coordinator.state.states import ExperimentState, ObserveReply, SuggestionState
 
@@ -124,14 +130,14 @@ def post_suggestion(call: Call) -> dict[str, Any]:
 
 def _state_filter(call: Call) -> str | None:
     state = call.query.get("state")
-    if state not in (None, "", "open"):
-        raise InvalidInput(f"state: only 'open' is supported, got {state[:40]!r}")
+    if state not in (None, "", "open", "closed"):
+        raise InvalidInput(f"state: must be open or closed, got {state[:40]!r}")
     return state or None
 
 
 def list_suggestions(call: Call) -> dict[str, Any]:
     experiment = experiment_of(call)
-    ids = call.service.suggestion_ids(experiment.id, open_only=bool(_state_filter(call)))
+    ids = call.service.suggestion_ids(experiment.id, state=_state_filter(call))
     chosen, meta = page_ids(ids, call.query)
     found = {s.id: s for s in call.service.suggestions_by_id(experiment.id, chosen)}
     return wrap([serialize.suggestion_json(found[i], experiment.spec) for i in chosen
@@ -149,11 +155,30 @@ def get_suggestion(call: Call) -> dict[str, Any]:
 
 
 def delete_suggestions(call: Call) -> Reply:
-    """Only open suggestions can be deleted (a closed one has its observation)."""
+    """`state=open`: the open ones; `state=closed`: the closed ones; no state: every one, as
+    SigOpt's. Observations stay."""
     experiment = experiment_of(call)
-    _state_filter(call)
-    call.service.delete_open_suggestions(experiment.id)
+    call.service.delete_suggestions(experiment.id, _state_filter(call))
     return Reply(status=204)
+
+
+def put_suggestion(call: Call) -> dict[str, Any]:
+    """Only metadata changes: the assignments are what was evaluated."""
+    experiment = experiment_of(call)
+    problems = Problems()
+    sid = object_id(call.path["suggestion_id"], "suggestion", problems)
+    body = {k: v for k, v in call.body.items()
+            if k not in ("id", "object", "experiment", "state", "created", "deleted", "task")}
+    if "assignments" in body:
+        problems.add("assignments", "cannot change: they are what is (or was) evaluated; "
+                     "create a suggestion with the new assignments instead")
+    unknown_keys({k: v for k, v in body.items() if k != "assignments"}, ("metadata",), "",
+                 problems)
+    metadata = flat_metadata(body.get("metadata") or {}, "metadata", problems)
+    raise_problems(problems)
+    assert sid is not None
+    updated = call.service.update_suggestion_metadata(experiment.id, sid, metadata)
+    return serialize.suggestion_json(updated, experiment.spec)
 
 
 def delete_suggestion(call: Call) -> Reply:
@@ -207,6 +232,38 @@ def get_observation(call: Call) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"observation {call.path['observation_id'][:40]!r} not found")
     return serialize.observation_json(found, experiment.spec)
+
+
+def _observation_id(call: Call) -> str:
+    problems = Problems()
+    oid = object_id(call.path["observation_id"], "observation", problems)
+    raise_problems(problems)
+    assert oid is not None
+    return oid
+
+
+def put_observation(call: Call) -> dict[str, Any]:
+    """Values, failed and metadata replace what was stored; the suggestion and assignments
+    stay (they are what was evaluated)."""
+    experiment = experiment_of(call)
+    oid = _observation_id(call)
+    update = observation_update_body(call.body, experiment.spec)
+    record = call.service.update_observation(experiment, oid, update.values, update.failed,
+                                             update.metadata)
+    return serialize.observation_json(record, experiment.spec)
+
+
+def delete_observation(call: Call) -> Reply:
+    experiment = experiment_of(call)
+    call.service.delete_observations(experiment.id, _observation_id(call))
+    return Reply(status=204)
+
+
+def delete_observations(call: Call) -> Reply:
+    """Every observation of the experiment; its suggestions stay closed."""
+    experiment = experiment_of(call)
+    call.service.delete_observations(experiment.id)
+    return Reply(status=204)
 
 
 def best_records(service: Service, experiment: Experiment) -> list[Any]:

@@ -171,6 +171,8 @@ def _call(request: Request, handler: Handler, raw: bytes) -> Response:
         if response is None:
             raise
         return response
+    if isinstance(result, Response):  # bytes, not JSON (a file's content)
+        return result
     if isinstance(result, Reply):
         if result.status == 204 or result.body is None:
             return Response(status_code=204)

@@ -65,7 +65,7 @@ EXPERIMENT_FIELDS = {"name": {"type": "string"}, "parameters": {"type": "array",
 VALUE = {"type": "object", "required": ["value"], "properties": {
     "name": {"type": "string"}, "value": NUMBER,
     "value_stddev": {"type": "number", "minimum": 0, "nullable": True}}}
-OBSERVATION = {"type": "object", "properties": {
+OBSERVATION: dict[str, Any] = {"type": "object", "properties": {
     "suggestion": ID, "assignments": {"type": "object"}, "value": NUMBER,
     "value_stddev": {"type": "number", "minimum": 0}, "values": {"type": "array",
                                                                 "items": VALUE},
@@ -85,7 +85,13 @@ SCHEMAS: dict[str, Any] = {
         "budget": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
         "parallel_bandwidth": {"type": "integer", "minimum": 1, "maximum": 10_000},
         "metadata": METADATA, "state": {"enum": ["active", "deleted"]}}},
+    "SuggestionUpdate": {"type": "object", "properties": {"metadata": METADATA}},
+    "ObservationUpdate": {"type": "object", "properties": {
+        k: v for k, v in OBSERVATION["properties"].items()
+        if k in ("value", "value_stddev", "values", "failed", "metadata")}},
     "SuggestionCreate": {"type": "object", "properties": {
+        "assignments": {"type": "object"}, "metadata": METADATA}},
+    "QueuedSuggestionCreate": {"type": "object", "required": ["assignments"], "properties": {
         "assignments": {"type": "object"}, "metadata": METADATA}},
     "ObservationCreate": OBSERVATION,
     "ObservationBatch": {"type": "object", "required": ["observations"], "properties": {
@@ -99,6 +105,20 @@ SCHEMAS: dict[str, Any] = {
         "state": {"enum": [state.value for state in RunState]},
         "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA,
         "deleted": {"type": "boolean"}}},
+    "RunBatch": {"type": "object", "required": ["runs"], "properties": {
+        "runs": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "properties": {
+                "name": {"type": "string"}, "metadata": METADATA,
+                "state": {"enum": [state.value for state in RunState]},
+                "values": {"type": "object", "additionalProperties": VALUE},
+                "assignments": {"type": "object"}}}},
+        "fields": {"type": "string"}}},
+    "FileCreate": {"type": "object", "required": ["content_length", "content_md5",
+                                                  "content_type"], "properties": {
+        "content_length": {"type": "integer"}, "content_md5": {"type": "string"},
+        "content_type": {"type": "string"}, "name": {"type": "string"},
+        "filename": {"type": "string"}}},
+    "File": OBJECT,
     "CheckpointCreate": {"type": "object", "required": ["values"], "properties": {
         "values": {"oneOf": [
             {"type": "array", "minItems": 1, "items": {
@@ -121,7 +141,8 @@ SCHEMAS: dict[str, Any] = {
                                   "data": {"type": "array", "items": {"type": "object"}},
                                   "count": {"type": "integer"},
                                   "paging": {"type": "object"}}},
-    **{name: OBJECT for name in ("Experiment", "AIExperiment", "Suggestion", "Observation",
+    **{name: OBJECT for name in ("Experiment", "AIExperiment", "Suggestion",
+                                 "QueuedSuggestion", "Observation",
                                  "Token", "Project", "TrainingRun")},
 }
 PAGING_PARAMS = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
@@ -150,10 +171,16 @@ def _operation(endpoint: Any) -> dict[str, Any]:
     if endpoint.path.endswith("/training_runs") and endpoint.method == "GET":
         params.append({"name": "filters", "in": "query", "required": False,
                        "schema": {"type": "string"}})
+    if endpoint.path.endswith(("/experiments", "/aiexperiments")) and endpoint.method == "GET":
+        params += PAGING_PARAMS + [{"name": "state", "in": "query", "required": False,
+                                    "schema": {"enum": ["active", "deleted", "all"]}}]
     if endpoint.path.endswith("/suggestions"):
         params.append({"name": "state", "in": "query", "required": False,
-                       "schema": {"enum": ["open"]}})
+                       "schema": {"enum": ["open", "closed"]}})
     ok = ({"204": {"description": "done"}} if endpoint.returns == "none" else
+          {"200": {"description": "the bytes", "content": {"application/octet-stream": {
+              "schema": {"type": "string", "format": "binary"}}}}}
+          if endpoint.returns == "bytes" else
           {"200": {"description": "ok", "content": {"application/json": {
               "schema": _ref(endpoint.returns)}}}})
     if endpoint.method == "POST" and endpoint.path.endswith("/checkpoints"):

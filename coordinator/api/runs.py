@@ -85,8 +85,9 @@ def _check_values(raw: Any, problems: Problems) -> None:
             problems.add(f"values.{name}.value_stddev", "must be >= 0")
 
 
-def check_patch(patch: Mapping[str, Any]) -> None:
-    problems = Problems()
+def check_patch(patch: Mapping[str, Any], into: Problems | None = None) -> None:
+    """Raises the problems found, unless `into` collects them (a batch checks many runs)."""
+    problems = Problems() if into is None else into
     unknown_keys(patch, MERGEABLE, "", problems)
     if patch.get("state") is not None:
         as_choice(patch["state"], STATES, "state", problems)
@@ -98,7 +99,8 @@ def check_patch(patch: Mapping[str, Any]) -> None:
         as_text(patch["name"], "name", problems, max_len=300)
     if patch.get("deleted") is not None and not isinstance(patch["deleted"], bool):
         problems.add("deleted", "must be true (archive the run) or false (unarchive it)")
-    raise_problems(problems)
+    if into is None:
+        raise_problems(problems)
 
 
 def deep_merge(old: Any, patch: Any) -> Any:

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import click
+import redis
 
-from coordinator.infra.connection import check, resolve_url
-from coordinator.infra.outage import QUICK_RETRIES
+from coordinator.infra.connection import check, connect, resolve_url
+from coordinator.infra.outage import QUICK_RETRIES, RedisWait
 from coordinator.service.experiments import Service
 
 
@@ -23,6 +24,22 @@ class Context:
             self.url = resolve_url(self.explicit_url)
             check(self.url)
             self._service = Service.connect(self.url)
+        return self._service
+
+    def service_when_redis_is_up(self) -> Service:
+        """`coordinator run`, which may be (re)started during an outage: instead of failing
+        fast, it waits for Redis, one line per attempt, for CELERIAC_REDIS_PATIENCE."""
+        if self._service is None:
+            self.url = resolve_url(self.explicit_url)
+            url = self.url
+            wait = RedisWait(url, on_wait=lambda line: click.echo(
+                f"{line}; is the URL right? (--redis-url / CELERIAC_REDIS_URL; Ctrl-C stops)",
+                err=True))
+            try:
+                wait.call(lambda: connect(url, retries=0).ping())
+            except redis.AuthenticationError:
+                check(url)  # says so in one line, naming the URL
+            self._service = Service.connect(url)
         return self._service
 
     def waiting_service(self) -> Service:

@@ -22,6 +22,7 @@ from coordinator.runloop.sweeper import Sweeper
 from coordinator.service import views
 from coordinator.service.experiments import Service
 from coordinator.service.preflight import evaluation_warnings
+from coordinator.service.warm_start import apply_warm_start
 from coordinator.spec.config import load_config_file
 from coordinator.spec.update import validate_update
 from coordinator.state.records import Experiment, ObservationRecord
@@ -49,6 +50,10 @@ def _create_from(service: Service, config: str, resume: bool) -> Experiment:
         return twins[-1]
     experiment = service.create_experiment(spec)
     click.echo(f"created experiment {experiment.id}: {spec.name}", err=True)
+    applied = apply_warm_start(service, experiment, spec.warm_start)
+    if applied.queued or applied.imported:
+        click.echo(f"warm start: {applied.queued} point(s) queued, {applied.imported} "
+                   f"observation(s) imported", err=True)
     if twins:
         ids = ", ".join(e.id for e in twins[-3:])
         click.echo(f"note: experiment{'s' if len(twins) > 1 else ''} {ids} already "
@@ -72,11 +77,13 @@ def run(ctx: Context, target: str, workers: int, queue: str, resume: bool) -> No
     # lazy: the run loop imports Celery and kombu (a tenth of a second every command would pay)
     from coordinator.runloop.runner import check_runnable  # noqa: PLC0415
 
-    service = ctx.service
+    service = ctx.service_when_redis_is_up()
     if target.endswith((".yml", ".yaml")) or Path(target).is_file():
         experiment = _create_from(service, target, resume)
-    else:
-        experiment = service.experiment(target)
+    else:  # started while Redis is away (a restart in an outage): wait for it, as a run does
+        waiting = ctx.waiting_service()
+        experiment = RedisWait(ctx.url, on_wait=lambda line: click.echo(line, err=True)).call(
+            lambda: waiting.experiment(target))
     check_runnable(experiment)
     status = _run_with_workers(ctx, experiment.id, workers, queue)
     _print_final(service, experiment.id, status)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from coordinator.cli import embedded, experiments, report, serve
+from coordinator.cli import embedded, experiments, queue, report, serve
 from coordinator.cli.context import Context
 from coordinator.errors import CeleriacError
 from coordinator.infra.connection import ENV_URL
@@ -29,6 +29,8 @@ cli.add_command(experiments.status)
 cli.add_command(experiments.best)
 cli.add_command(experiments.suggestions_command)
 cli.add_command(experiments.export)
+cli.add_command(queue.enqueue)
+cli.add_command(queue.queue)
 cli.add_command(experiments.list_command)
 cli.add_command(experiments.delete)
 cli.add_command(experiments.update)

@@ -77,10 +77,11 @@ class Suggester:
     def take(self, experiment_id: str, spec: ExperimentSpec, *, claim_ms: int = 0,
              metadata: dict[str, Any] | None = None, quick: bool = False,
              bounded: bool = False) -> Taken:
-        """A new open suggestion: from the backlog, else made now. `quick` (the API's request
-        path) makes a random point rather than wait for the optimizer; only a finite space that
-        random points keep colliding with falls back to computing one under the lock. The
-        quick path's first try is two Redis round trips: the id and the atomic take.
+        """A new open suggestion: the oldest queued one (coordinator/state/queue.py), else
+        from the backlog, else made now. `quick` (the API's request path) makes a random
+        point rather than wait for the optimizer; only a finite space that random points keep
+        colliding with falls back to computing one under the lock. The quick path's first
+        try is two Redis round trips: the id and the atomic take.
         `bounded` (run loops): FULL, and nothing taken, once the bandwidth or the budget is
         taken up, checked in the same atomic take, so several run loops keep to them too."""
         sid = self.store.allocate_ids()[0]
@@ -101,7 +102,8 @@ class Suggester:
         return Suggestion(id=taken.suggestion_id, experiment=experiment.id,
                           state=SuggestionState.QUEUED,
                           assignments=taken.assignments or {}, strategy=taken.strategy,
-                          created=int(time.time() * 1000), metadata=dict(metadata or {}))
+                          created=int(time.time() * 1000),
+                          metadata=dict(taken.metadata or metadata or {}))
 
     # Each way to take one returns the take's reply: OK, or EMPTY / DUPLICATE (try the next).
 

@@ -6,6 +6,7 @@ click or HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -120,10 +121,34 @@ class Service:
             found = [s for s in found if s.state is SuggestionState.CLOSED]
         return found
 
-    def suggestion_ids(self, experiment_id: str, *, open_only: bool = False) -> list[str]:
-        """Oldest first; ids are cheap to page through before reading the suggestions."""
-        return (self.store.open_ids(experiment_id) if open_only
-                else self.store.suggestion_ids(experiment_id))
+    def suggestion_ids(self, experiment_id: str, *, open_only: bool = False,
+                       state: str | None = None) -> list[str]:
+        """Oldest first; ids are cheap to page through before reading the suggestions.
+        `state`: "open", "closed" (every listed one that is not open) or None (all)."""
+        if open_only or state == "open":
+            return self.store.open_ids(experiment_id)
+        listed = self.store.suggestion_ids(experiment_id)
+        if state == "closed":
+            still_open = set(self.store.open_ids(experiment_id))
+            return [sid for sid in listed if sid not in still_open]
+        return listed
+
+    def update_suggestion_metadata(self, experiment_id: str, suggestion_id: str,
+                                   metadata: dict[str, Any]) -> Suggestion:
+        found = self.store.suggestion(experiment_id, suggestion_id)
+        if found is None or found.state is SuggestionState.DELETED:
+            raise SuggestionNotFound(f"suggestion {suggestion_id!r} not found")
+        self.store.set_suggestion_metadata(experiment_id, suggestion_id, metadata)
+        return dataclasses.replace(found, metadata=metadata)
+
+    def delete_suggestions(self, experiment_id: str, state: str | None = None) -> int:
+        """Open ones ("open"), closed ones ("closed") or every one (None, as SigOpt's DELETE
+        without a state); observations stay."""
+        if state == "open":
+            return self._delete_open(experiment_id)
+        ids = self.suggestion_ids(experiment_id, state=state)
+        return sum(self.store.delete_suggestion(experiment_id, sid, closed_too=True)
+                   for sid in ids)
 
     def suggestions_by_id(self, experiment_id: str, suggestion_ids: Iterable[str]
                           ) -> list[Suggestion]:
@@ -196,6 +221,33 @@ class Service:
     def observation(self, experiment_id: str, observation_id: str) -> ObservationRecord | None:
         return self.store.observation(experiment_id, observation_id)
 
+    def delete_observations(self, experiment_id: str, observation_id: str = "") -> int:
+        """One observation, or every one given ""; its suggestion stays closed. The optimizer
+        no longer sees it, and a run short of its budget again goes on."""
+        return self.store.delete_observations(experiment_id, observation_id)
+
+    def update_observation(self, experiment: Experiment, observation_id: str,
+                           values: Mapping[str, tuple[float, float | None]] | None,
+                           failed: bool | None, metadata: dict[str, Any] | None
+                           ) -> ObservationRecord:
+        """Replaces what is given: values (a successful observation), failed (true clears
+        the values), metadata; the rest stays."""
+        def change(old: ObservationRecord) -> ObservationRecord:
+            new_failed = old.failed if failed is None else failed
+            if values is not None:
+                new_failed = bool(failed)
+            new_values = old.values if values is None else tuple(
+                MetricValue(n, float(v), None if sd is None else float(sd))
+                for n, (v, sd) in values.items())
+            if not new_failed and not new_values:
+                raise InvalidInput("value: a failed observation marked successful needs its "
+                                   "value (or values)")
+            return dataclasses.replace(
+                old, failed=new_failed, values=() if new_failed else new_values,
+                reason=old.reason if new_failed else "",
+                metadata=old.metadata if metadata is None else metadata)
+        return self.store.update_observation(experiment.id, observation_id, change)
+
     def observation_texts(self, experiment_id: str) -> list[str]:
         """The stored JSON of every observation, oldest first, unparsed (for export)."""
         return self.store.observation_texts(experiment_id)
@@ -205,6 +257,14 @@ class Service:
     def new_id(self) -> str:
         """Unique across every process sharing this Redis (experiments, runs, observations)."""
         return self.store.allocate_ids()[0]
+
+    def projects(self, client: str) -> list[str]:
+        return self.store.projects(client)
+
+    def all_experiments(self) -> list[Experiment]:
+        """Deleted (archived) ones too, oldest first."""
+        metas = [self.store.experiment_meta(i) for i in self.store.experiment_ids()]
+        return [Experiment.from_meta(meta) for meta in metas if meta]
 
     def project(self, client: str, project_id: str) -> str | None:
         return self.store.project(client, project_id)

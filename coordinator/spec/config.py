@@ -34,6 +34,7 @@ from coordinator.spec.validation import (
     flat_metadata,
     unknown_keys,
 )
+from coordinator.spec.warm_start import warm_start
 from optimizer import Metric, Parameter, Settings, SettingsError
 from optimizer.priors import Prior
 
@@ -41,7 +42,7 @@ TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "pa
             "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
             "type", "project", "early_stopping", "training_monitor", "checkpoints",
             "resource_budget", "tasks", "pause_after_failures", "linear_constraints",
-            "num_solutions", "conditionals")
+            "num_solutions", "conditionals", "warm_start")
 PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
                   "precision", "default_value", "prior", "conditions")
 PRIOR_KEYS = ("name", "mean", "scale", "shape_a", "shape_b")
@@ -50,7 +51,7 @@ UNSUPPORTED_PARAMETER_KEYS = {
     "precision": "not supported: round the value in your evaluation, or give a grid of the "
                  "values to try",
     "default_value": "not supported: a parameter is always suggested; to try a known point "
-                     "first, observe it through the API or add it as its own experiment",
+                     "first, list it under warm_start (or queue it: `coordinator enqueue`)",
 }
 METRIC_KEYS = ("name", "objective", "strategy", "threshold")
 MAX_PARAMETERS = 100
@@ -94,10 +95,12 @@ def load_config_file(path: str | Path) -> ExperimentSpec:
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError([f"file is {len(data)} bytes; configs are limited to "
                            f"{MAX_CONFIG_BYTES}"], source)
-    return parse_config_text(data, source)
+    return parse_config_text(data, source, base_dir=path.parent)
 
 
-def parse_config_text(data: bytes, source: str = "config") -> ExperimentSpec:
+def parse_config_text(data: bytes, source: str = "config", *, base_dir: Path | None = None
+                      ) -> ExperimentSpec:
+    """`base_dir`: the config file's folder, which warm_start's files are read from."""
     try:
         text = data.decode("utf-8")
         raw = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader, duplicates refused
@@ -111,11 +114,11 @@ def parse_config_text(data: bytes, source: str = "config") -> ExperimentSpec:
                           source) from None
     except RecursionError:
         raise ConfigError(["YAML nested too deeply"], source) from None
-    return validate_experiment(raw, source=source, require_evaluation=True)
+    return validate_experiment(raw, source=source, require_evaluation=True, base_dir=base_dir)
 
 
-def validate_experiment(raw: Any, *, source: str = "config", require_evaluation: bool = False
-                        ) -> ExperimentSpec:
+def validate_experiment(raw: Any, *, source: str = "config", require_evaluation: bool = False,
+                        base_dir: Path | None = None) -> ExperimentSpec:
     """Turn a config mapping (YAML or JSON body) into an ExperimentSpec or raise ConfigError."""
     problems = Problems()
     top = as_mapping(raw, "", problems)
@@ -149,13 +152,17 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     if problems:
         raise ConfigError(problems.lines, source)
     assert name is not None and budget is not False
-    return ExperimentSpec(name=name, parameters=tuple(parameters), metrics=tuple(metrics),
+    spec = ExperimentSpec(name=name, parameters=tuple(parameters), metrics=tuple(metrics),
                           budget=budget, parallel_bandwidth=bandwidth or 1,
                           max_attempts=max_attempts or 3, evaluation=evaluation,
                           pause_after_failures=5 if pause_after is None else pause_after,
                           optimizer=settings, metadata=metadata, early_stopping=stopping,
                           checkpoints=checkpoints, resource_budget=resource_budget,
                           tasks=tasks, linear_constraints=constraints)
+    start = warm_start(top.get("warm_start"), spec.space, spec.metrics, base_dir, problems)
+    if problems:
+        raise ConfigError(problems.lines, source)
+    return dataclasses.replace(spec, warm_start=start) if start else spec
 
 
 def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems

@@ -6,10 +6,12 @@ import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dataclasses_replace
 from typing import Any
 
 from coordinator.spec.early_stopping import Checkpoints, EarlyStopping
 from coordinator.spec.tasks import Task
+from coordinator.spec.warm_start import WarmStart
 from optimizer import LinearConstraint, Metric, Parameter, Settings, Space
 from optimizer.priors import Prior
 
@@ -46,6 +48,8 @@ class ExperimentSpec:
     resource_budget: float | None = None  # total resource of every run, stopped ones too
     tasks: tuple[Task, ...] = ()  # SigOpt's multitask: cheaper tasks of cost < 1
     linear_constraints: tuple[LinearConstraint, ...] = ()  # every suggestion meets them
+    # applied when the experiment is created (queued, imported), never stored with the spec
+    warm_start: WarmStart | None = field(default=None, compare=False)
 
     @property
     def max_resource(self) -> float | None:
@@ -78,7 +82,8 @@ class ExperimentSpec:
         return tuple(m for m in self.metrics if m.strategy == "optimize")
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = asdict(dataclasses_replace(self, warm_start=None))
+        del data["warm_start"]
         data["optimizer"] = self.optimizer.to_dict()
         data["early_stopping"] = self.early_stopping.to_dict() if self.early_stopping else None
         data["linear_constraints"] = [c.to_dict() for c in self.linear_constraints]

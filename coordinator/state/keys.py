@@ -60,6 +60,10 @@ class ExperimentKeys:
         return f"{self.base}:backlog"
 
     @property
+    def queue(self) -> str:  # ZSET "qid\tcreated\tassignments-json\tmetadata-json" -> qid:
+        return f"{self.base}:queue"  # queued suggestions, handed out before the backlog
+
+    @property
     def events(self) -> str:  # STREAM of state changes, for progress and the dashboard
         return f"{self.base}:events"
 
@@ -90,4 +94,21 @@ class ExperimentKeys:
     def all_fixed(self) -> list[str]:
         """Every key of the experiment except the per-suggestion hashes."""
         return [self.meta, self.suggestions, self.open, self.open_points, self.leases,
-                self.observations, self.backlog, self.events, self.refill_lock, self.runs]
+                self.observations, self.backlog, self.events, self.refill_lock, self.runs,
+                self.queue]
+
+
+# training runs outside an experiment (SigOpt's project runs, `sigopt.create_run`), and files
+RUN_PROJECT = PREFIX + "run_project"  # HASH run id -> "<client>/<project>" (HTTP API)
+FILES = PREFIX + "files"  # HASH file id -> file record JSON (log_image; HTTP API)
+UPLOADS = PREFIX + "uploads"  # HASH file id -> sha256 of its one-time upload key, until used
+
+
+def project_runs(client: str, project_id: str) -> str:
+    """HASH run id -> training run JSON: the runs of one project that belong to no experiment."""
+    return f"{PREFIX}{{project:{client}/{project_id}}}:runs"
+
+
+def file_content(file_id: str) -> str:
+    """STRING: an uploaded file's bytes, base64 (clients decode replies as text)."""
+    return f"{PREFIX}file:{file_id}:content"

@@ -136,6 +136,17 @@ class DeleteReply(StrEnum):  # delete_suggestion.lua
     NOT_OPEN = "NOT_OPEN"  # unknown, closed or already deleted
 
 
+class ObservationDeleteReply(StrEnum):  # delete_observations.lua
+    OK = "OK"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class ObservationUpdateReply(StrEnum):  # update_observation.lua
+    OK = "OK"
+    NOT_FOUND = "NOT_FOUND"
+    CHANGED = "CHANGED"  # another writer changed it since it was read
+
+
 class ObserveAssignmentsReply(StrEnum):  # observe_assignments.lua
     OK = "OK"
     NO_EXPERIMENT = "NO_EXPERIMENT"

@@ -17,7 +17,12 @@ from typing import Any, cast
 
 import redis
 
-from coordinator.errors import ExperimentNotFound, RunStateRefused, TrainingRunNotFound
+from coordinator.errors import (
+    ExperimentNotFound,
+    NotFound,
+    RunStateRefused,
+    TrainingRunNotFound,
+)
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state import keys, scripts
@@ -28,6 +33,8 @@ from coordinator.state.states import (
     DeleteReply,
     ExperimentState,
     HeartbeatReply,
+    ObservationDeleteReply,
+    ObservationUpdateReply,
     ObserveAssignmentsReply,
     ObserveReply,
     ReleaseLockReply,
@@ -52,6 +59,7 @@ class Taken:
     suggestion_id: str | None = None
     assignments: dict[str, Any] | None = None
     strategy: str = ""
+    metadata: dict[str, Any] | None = None  # as stored: a queued suggestion's own, if any
 
 
 @dataclass(frozen=True)
@@ -177,22 +185,26 @@ class Store:
     def take_suggestion(self, experiment_id: str, suggestion_id: str, fallback: str = "",
                         metadata: dict[str, Any] | None = None, claim_ms: int = 0,
                         limit: Limit = NO_LIMIT) -> Taken:
+        """The oldest queued suggestion first (coordinator/state/queue.py), then the backlog."""
         k = keys.ExperimentKeys(experiment_id)
-        return self._take(k, k.backlog, suggestion_id, fallback, metadata, claim_ms, limit)
+        return self._take(k, k.backlog, suggestion_id, fallback, metadata, claim_ms, limit,
+                          k.queue)
 
     def _take(self, k: keys.ExperimentKeys, backlog: str, suggestion_id: str, entry: str,
-              metadata: dict[str, Any] | None, claim_ms: int, limit: Limit = NO_LIMIT
-              ) -> Taken:
+              metadata: dict[str, Any] | None, claim_ms: int, limit: Limit = NO_LIMIT,
+              queue: str | None = None) -> Taken:
         result = self._run("take_suggestion",
                            [k.meta, backlog, k.suggestion(suggestion_id), k.suggestions,
-                            k.open, k.open_points, k.leases, k.events],
+                            k.open, k.open_points, k.leases, k.events,
+                            queue or k.no_backlog],
                            [suggestion_id, entry, json.dumps(metadata or {}), claim_ms, *limit])
         reply = TakeReply(result[0])
         if reply is TakeReply.NO_EXPERIMENT:
             raise _no_experiment(k.experiment_id)
         if reply is not TakeReply.OK:
             return Taken(reply)
-        return Taken(reply, suggestion_id, json.loads(result[1]), result[2])
+        return Taken(reply, suggestion_id, json.loads(result[1]), result[2],
+                     json.loads(result[3]))
 
     def claim(self, experiment_id: str, suggestion_id: str, owner: str, ttl_ms: int) -> Claim:
         k = keys.ExperimentKeys(experiment_id)
@@ -295,13 +307,52 @@ class Store:
                            [suggestion_id, epoch])
         return ReleaseReply(result[0])
 
-    def delete_suggestion(self, experiment_id: str, suggestion_id: str) -> bool:
-        """False when it was not open (unknown, closed or already deleted)."""
+    def delete_suggestion(self, experiment_id: str, suggestion_id: str,
+                          closed_too: bool = False) -> bool:
+        """False when it was not open (unknown, already deleted, or closed and not
+        `closed_too`); a closed suggestion's observation stays."""
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("delete_suggestion",
                            [k.suggestion(suggestion_id), k.suggestions, k.open,
-                            k.open_points, k.leases, k.events], [suggestion_id])
+                            k.open_points, k.leases, k.events],
+                           [suggestion_id, "closed" if closed_too else ""])
         return DeleteReply(result[0]) is DeleteReply.OK
+
+    def set_suggestion_metadata(self, experiment_id: str, suggestion_id: str,
+                                metadata: dict[str, Any]) -> None:
+        self.redis.hset(keys.ExperimentKeys(experiment_id).suggestion(suggestion_id),
+                        "metadata", json.dumps(metadata, sort_keys=True))
+
+    def delete_observations(self, experiment_id: str, observation_id: str = "") -> int:
+        """One observation (its id) or, given "", every one; how many went. Raises NotFound
+        for an unknown id."""
+        k = keys.ExperimentKeys(experiment_id)
+        result = self._run("delete_observations", [k.meta, k.observations, k.events],
+                           [observation_id])
+        if ObservationDeleteReply(result[0]) is ObservationDeleteReply.NOT_FOUND:
+            raise NotFound(f"observation {observation_id!r} not found")
+        return int(result[1])
+
+    def update_observation(self, experiment_id: str, observation_id: str,
+                           change: Callable[[ObservationRecord], ObservationRecord]
+                           ) -> ObservationRecord:
+        """`change(old) -> new`, compared and set (update_observation.lua): computed again
+        if another writer changed the observation in between."""
+        k = keys.ExperimentKeys(experiment_id)
+        while True:
+            old = self.redis.hget(k.observations, observation_id)
+            if old is None:
+                raise NotFound(f"observation {observation_id!r} not found")
+            before = ObservationRecord.from_json(old)
+            after = change(before)
+            delta = int(after.failed) - int(before.failed)
+            result = self._run("update_observation", [k.meta, k.observations, k.events],
+                               [observation_id, old, after.to_json(), str(delta)])
+            reply = ObservationUpdateReply(result[0])
+            if reply is ObservationUpdateReply.OK:
+                return after
+            if reply is ObservationUpdateReply.NOT_FOUND:
+                raise NotFound(f"observation {observation_id!r} not found")
 
     # reads ---------------------------------------------------------------------------------
 
@@ -411,13 +462,21 @@ class Store:
 
     def take_manual_suggestion(self, experiment_id: str, suggestion_id: str, entry: str,
                                metadata: dict[str, Any] | None = None) -> Taken:
-        """take_suggestion with the caller's assignments: the backlog is bypassed by passing a
-        list that is never written, so the same script (and state machine edge) creates it."""
+        """take_suggestion with the caller's assignments: the backlog and the queue are
+        bypassed by passing a key that is never written, so the same script (and state machine
+        edge) creates it."""
         k = keys.ExperimentKeys(experiment_id)
         return self._take(k, k.no_backlog, suggestion_id, entry, metadata, 0)
 
     def project(self, client: str, project_id: str) -> str | None:
         return cast(str | None, self.redis.hget(keys.PROJECTS, f"{client}/{project_id}"))
+
+    def projects(self, client: str) -> list[str]:
+        """The records of a client's projects (any order)."""
+        prefix = f"{client}/"
+        return [record for name, record in self.redis.hscan_iter(
+            keys.PROJECTS, match=_glob_escape(prefix) + "*", count=500)
+            if name.startswith(prefix)]
 
     def add_project(self, client: str, project_id: str, record: str) -> bool:
         """False when the project already exists."""
@@ -464,6 +523,11 @@ class Store:
 
 
 EVENTS_MAXLEN = 10_000  # as prelude.lua's: each experiment's events stream keeps about this many
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by a Redis MATCH pattern."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def step_text(step: float) -> str:

@@ -26,7 +26,11 @@ PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}]
 CORE = {"name": "b's", "parameters": PARAMETERS, "metrics": [{"name": "v"}],
         "observation_budget": 5}
 AI = {"name": "b's ai", "parameters": PARAMETERS, "metrics": [{"name": "v"}], "budget": 5}
-NOT_OBJECT_SPECIFIC = {("POST", "/v1/experiments"), ("GET", "/v1/tokens/self")}
+FILE = {"content_length": 3, "content_md5": "kAFQmDzST7DWlj99KOF/cg==", "content_type": "image/png"}
+# The caller's own: create, its token, and listings of its own client's experiments (which
+# list nothing of another client's: tests/integration/test_sigopt_listings.py)
+NOT_OBJECT_SPECIFIC = {("POST", "/v1/experiments"), ("GET", "/v1/tokens/self"),
+                       ("GET", "/v1/experiments"), ("GET", "/v1/aiexperiments")}
 
 
 def http_for(service: Service, client: str) -> TestClient:
@@ -46,9 +50,12 @@ def client_b_objects(b: TestClient) -> dict[str, str]:
     run = b.post(f"/v1/aiexperiments/{ai}/training_runs", json={}).json()["id"]
     checkpoint = b.post(f"/v1/training_runs/{run}/checkpoints",
                         json={"values": [{"name": "v", "value": 1}]}).json()["id"]
+    queued = b.post(f"/v1/experiments/{core}/queued_suggestions",
+                    json={"assignments": {"x": 0.5}}).json()["id"]
+    file_id = b.post(f"/v1/training_runs/{run}/files", json=FILE).json()["id"]
     return {"core": core, "suggestion_id": open_sid, "observation_id": oid, "ai": ai,
             "run_id": run, "checkpoint_id": checkpoint, "client_id": "team-b",
-            "project_id": "proj"}
+            "project_id": "proj", "queued_suggestion_id": queued, "file_id": file_id}
 
 
 def body_for(method: str, path: str, ids: dict[str, str]) -> dict | None:
@@ -65,6 +72,10 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict | None:
         return {"id": "another"}
     if path.endswith("/checkpoints"):
         return {"values": [{"name": "v", "value": 1}]}
+    if path.endswith("/files"):
+        return FILE
+    if path.endswith("/training_runs/batch"):
+        return {"runs": [{"name": "uploaded"}]}
     return {"state": "completed"} if method == "MERGE" else {}
 
 

@@ -62,6 +62,25 @@ def test_redis_away_for_three_lease_ttls_mid_run_is_waited_out_and_the_budget_is
     assert "is back after" in log and "Traceback" not in log, log
 
 
+def test_a_run_started_while_redis_is_away_waits_for_it_then_runs_to_the_budget(
+        env, tmp_path, service, start_worker, redis_server):
+    """A restart of `coordinator run` during an outage (a crashed host coming back first)."""
+    experiment = create(service, budget=4)
+    start_worker(extra_env=QUICK)
+    redis_server.stop()
+    try:
+        run = run_in_background(experiment, env, tmp_path)
+        wait_until(lambda: "waiting for Redis" in (tmp_path / "run.log").read_text(), 30,
+                   what="the waiting line")
+        assert run.poll() is None  # it waits instead of failing fast
+    finally:
+        redis_server.start()
+    finish(run, tmp_path)
+    assert_invariants(service, experiment.id, 4)
+    log = (tmp_path / "run.log").read_text()
+    assert "Ctrl-C stops" in log and "Traceback" not in log, log
+
+
 def test_a_run_whose_redis_stays_away_past_its_patience_ends_with_one_line(
         env, tmp_path, service, start_worker, redis_server):
     experiment = create(service, budget=20)

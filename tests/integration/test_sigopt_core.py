@@ -176,11 +176,12 @@ def test_best_assignments_honour_thresholds_and_give_a_pareto_front_for_two_metr
     assert [b.value for b in best] == [0.6]
 
 
-def test_a_deleted_experiment_is_gone_for_the_client(api):
+def test_a_deleted_experiment_still_reads_as_deleted_and_takes_no_suggestions(api):
     conn = connection(api)
     eid = create(conn).id
     conn.experiments(eid).delete()
+    assert conn.experiments(eid).fetch().state == "deleted"  # SigOpt's soft delete
     with pytest.raises(ApiException) as caught:
-        conn.experiments(eid).fetch()
+        conn.experiments(eid).suggestions().create()
     assert caught.value.status_code == 404
     assert eid not in [e.id for e in api.service.experiments()]

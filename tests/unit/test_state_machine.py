@@ -83,7 +83,8 @@ CALLS: dict[str, list[Call]] = {
     "sweep": [lambda sv, e, s: sv.store.sweep_one(e, s, _failure(sv, e, s), 1, 10_000),
               lambda sv, e, s: sv.store.sweep_one(e, s, _failure(sv, e, s), 3, 10_000)],
     "release": [lambda sv, e, s: sv.store.release(e, s, _epoch(sv, e, s))],
-    "delete_suggestion": [lambda sv, e, s: sv.store.delete_suggestion(e, s)],
+    "delete_suggestion": [lambda sv, e, s: sv.store.delete_suggestion(e, s),
+                          lambda sv, e, s: sv.store.delete_suggestion(e, s, closed_too=True)],
     "report": [_report],
     "checkpoint": [_checkpoint],
 }

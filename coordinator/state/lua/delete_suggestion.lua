@@ -1,4 +1,5 @@
--- delete_suggestion: queued or running -> deleted.
+-- delete_suggestion: queued or running -> deleted; with ARGV[2] "closed", a closed one too
+-- (DELETE of every suggestion, as SigOpt's: its observation stays).
 -- A deleted suggestion is gone from listings; a worker still evaluating it learns so at its
 -- next heartbeat, and its observation is refused.
 --
@@ -9,8 +10,15 @@
 -- KEYS[5] leases        zset sid -> deadline ms
 -- KEYS[6] events        stream
 -- ARGV[1] sid
--- Returns {"OK"} deleted | {"NOT_OPEN"} unknown, closed or already deleted
+-- ARGV[2] "closed": delete a closed suggestion too; "": open ones only
+-- Returns {"OK"} deleted | {"NOT_OPEN"} unknown, already deleted, or closed without ARGV[2]
 local state = redis.call("HGET", KEYS[1], "state")
+if state == "closed" and ARGV[2] == "closed" then
+  redis.call("HSET", KEYS[1], "state", "deleted")
+  redis.call("ZREM", KEYS[2], ARGV[1])
+  emit(KEYS[6], "type", "deleted", "sid", ARGV[1])
+  return {"OK"}
+end
 if state ~= "queued" and state ~= "running" then return {"NOT_OPEN"} end
 redis.call("HSET", KEYS[1], "state", "deleted")
 redis.call("ZREM", KEYS[2], ARGV[1])
