@@ -10,13 +10,12 @@ refused (STALE) and the suggestion's next run counts instead; if not, it is reco
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
 import redis
 
-from coordinator.errors import InvalidInput
+from coordinator.infra import outage
 from coordinator.infra.connection import redact
 from coordinator.service.experiments import Service
 from coordinator.state.records import ObservationRecord
@@ -31,16 +30,7 @@ TRANSIENT = (redis.ConnectionError, redis.TimeoutError)  # BusyLoadingError (LOA
 
 
 def patience() -> float:
-    raw = os.environ.get(PATIENCE_ENV, "")
-    if not raw:
-        return DEFAULT_PATIENCE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{PATIENCE_ENV}: must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 7 * 86400:
-        raise InvalidInput(f"{PATIENCE_ENV}: must be between 0 and 604800, got {value:g}")
-    return value
+    return outage.patience(PATIENCE_ENV, DEFAULT_PATIENCE)
 
 
 def record(service: Service, build: Callable[[], ObservationRecord], epoch: int,

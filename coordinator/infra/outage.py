@@ -36,16 +36,17 @@ OOM_TEXT = "OOM command not allowed"  # a script's refused write arrives as a pl
 T = TypeVar("T")
 
 
-def patience() -> float:
-    raw = os.environ.get(PATIENCE_ENV, "")
+def patience(env: str = PATIENCE_ENV, default: float = DEFAULT_PATIENCE) -> float:
+    """Seconds to wait for Redis, from `env` (a worker's result has a setting of its own)."""
+    raw = os.environ.get(env, "")
     if not raw:
-        return DEFAULT_PATIENCE
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidInput(f"{PATIENCE_ENV}: must be a number of seconds, got {raw!r}") from None
+        raise InvalidInput(f"{env}: must be a number of seconds, got {raw!r}") from None
     if not 0 <= value <= 7 * 86400:
-        raise InvalidInput(f"{PATIENCE_ENV}: must be between 0 and 604800, got {value:g}")
+        raise InvalidInput(f"{env}: must be between 0 and 604800, got {value:g}")
     return value
 
 
