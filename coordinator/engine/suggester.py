@@ -128,6 +128,11 @@ class Suggester:
                 return taken  # someone refilled while we waited for the lock
             proposals = self.compute(experiment_id, spec, 1)
             if not proposals:
+                # the rest may sit in a backlog refilled meanwhile (a refresh that went ahead
+                # without the lock): those are the points to take, not a reason to give up
+                taken = self._take_ready(experiment_id, spec, sid, claim_ms, metadata, limit)
+                if taken.status is not TakeReply.EMPTY:
+                    return taken
                 raise _exhausted(experiment_id)
             return self.store.take_suggestion(experiment_id, sid, self.encode(spec, proposals[0]),
                                               metadata, claim_ms, limit)

@@ -179,7 +179,7 @@ def wait_for_figures(page) -> None:
         "() => { const figs = [...document.querySelectorAll('#figures figure')];"
         " return document.body.dataset.figures && figs.length >= 4 &&"
         " figs.every(f => f.querySelector('.plot .main-svg')); }",
-        polling=250, timeout=15000)
+        polling=250, timeout=30000)
 
 
 def sort_by_value_descending(page) -> None:

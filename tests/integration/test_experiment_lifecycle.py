@@ -99,16 +99,17 @@ def test_a_running_coordinator_run_follows_a_new_budget_and_bandwidth(
     config = tmp_path / "exp.yml"
     config.write_text(CONFIG)
     experiment_id = coordinator(["create", str(config)], env).stdout.split()[-1]
-    for name in ("a", "b", "c"):
-        start_worker(name, extra_env={"CELERIAC_TEST_SLEEP": "0.6"})
+    for name in ("a", "b", "c"):  # 3 s evaluations: the first budget of 4 takes two rounds
+        start_worker(name, extra_env={"CELERIAC_TEST_SLEEP": "3"})
     run = start_coordinator(["run", experiment_id], env, tmp_path / "run.log")
     try:
         deadline = time.monotonic() + 60
-        while service.counts(experiment_id).observations < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while service.counts(experiment_id).open < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the run is dispatching: it reads the update while it runs
         result = coordinator(["update", experiment_id, "--budget", "10",
                               "--parallel-bandwidth", "3"], env)
         assert "budget 10, parallel bandwidth 3" in result.stdout
+        assert service.counts(experiment_id).observations < 4  # the update came mid-run
         assert run.wait(timeout=90) == 0, (tmp_path / "run.log").read_text()
     finally:
         end_group(run)

@@ -166,7 +166,10 @@ function renderBest(d) {
 function renderFigures(d) {
   Explore.state.onPick = pick;
   Explore.state.onBrush = brush;
-  Plots.update(d, BASE, view.id).catch((error) => live(false, "figures: " + error.message));
+  Plots.update(d, BASE, view.id).catch((error) => {
+    console.error("figures:", error);
+    live(false, "figures: " + error.message);
+  });
 }
 
 // A click on a point: its row in the observations table, highlighted and scrolled to.

@@ -65,7 +65,12 @@ const Plots = (() => {
     if (imp && imp.importances.length) {
       wanted.push(["importance", false, () => Explore.importanceFigure(imp)]);
     }
-    const contour = contourSpec();
+    let contour = null;
+    try {
+      contour = contourSpec();
+    } catch (error) {
+      console.error("figure contour:", error);
+    }
     if (contour) wanted.push(["contour", false, () => contour]);
     const names = new Set(wanted.map(([name]) => name));
     for (const [name, entry] of Object.entries(S.cards)) {
@@ -73,13 +78,21 @@ const Plots = (() => {
     }
     box.replaceChildren(...wanted.map(([name, wide]) => Explore.card(name, wide).node));
     for (const [name, wide, spec] of wanted) {
-      if (spec) Explore.draw(name, spec(), wide);
-      // WebGL present but refused (a blocked GPU, a lost context): Plotly says so in the card
-      const refused = name === "parallel" && Explore.card(name, wide).plot.textContent.includes("WebGL is not supported");
-      if (spec && !refused) continue;
-      Explore.image(name, `${S.base}/api/experiments/${encodeURIComponent(S.id)}/plots/${name}.svg?v=${encodeURIComponent(S.version)}`, wide);
+      try {
+        drawOne(name, wide, spec);
+      } catch (error) {  // one figure that cannot be drawn must not stop the others
+        console.error(`figure ${name}:`, error);
+      }
     }
     document.body.dataset.figures = S.version;  // what the tests wait for
+  }
+
+  function drawOne(name, wide, spec) {
+    if (spec) Explore.draw(name, spec(), wide);
+    // WebGL present but refused (a blocked GPU, a lost context): Plotly says so in the card
+    const refused = name === "parallel" && Explore.card(name, wide).plot.textContent.includes("WebGL is not supported");
+    if (spec && !refused) return;
+    Explore.image(name, `${S.base}/api/experiments/${encodeURIComponent(S.id)}/plots/${name}.svg?v=${encodeURIComponent(S.version)}`, wide);
   }
 
   // ---- contour of the metric over a chosen pair of parameters ------------------------------
