@@ -19,6 +19,7 @@ from typing import Any
 
 from coordinator.errors import Conflict
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.state.queue import Queue
 from coordinator.state.records import Experiment, Suggestion
 from coordinator.state.states import SuggestionState, TakeReply
 from coordinator.state.store import NO_LIMIT, Limit, Store, Taken
@@ -71,6 +72,9 @@ class Suggester:
                    self.store.suggestions(experiment_id, self.store.open_ids(experiment_id))]
         if include_backlog:
             pending += [self._decode(e)[1] for e in self.store.backlog_entries(experiment_id)]
+        # queued points go out before anything computed now: the optimizer counts them as
+        # open, so it neither proposes them again nor piles points next to them
+        pending += [q.assignments for q in Queue(self.store.redis).items(experiment_id)]
         return suggest(spec.space, spec.metrics, observations, pending, k, spec.optimizer,
                        parallel_bandwidth=spec.parallel_bandwidth, max_resource=spec.max_resource)
 

@@ -65,3 +65,12 @@ def test_bad_points_and_unknown_ids_are_refused_by_name(service: Service):
     dequeue(service, experiment.id, item.id)
     with pytest.raises(NotFound):
         dequeue(service, experiment.id, item.id)
+
+
+def test_the_optimizer_counts_queued_points_as_open_and_never_proposes_them_again(
+        service: Service):
+    experiment = service.create_experiment(make_spec(parameters=[
+        {"name": "kind", "type": "categorical", "categorical_values": ["a", "b", "c"]}]))
+    enqueue(service, experiment, {"kind": "b"})
+    proposals = service.suggester.compute(experiment.id, experiment.spec, 3)
+    assert sorted(p.assignments["kind"] for p in proposals) == ["a", "c"]
