@@ -142,8 +142,8 @@ const Plots = (() => {
     const params = d.experiment.parameters;
     const metric = d.experiment.metrics.find((m) => m.strategy === "optimize");
     if (params.length < 2 || !metric) return null;
-    const done = d.observations.filter((o) => !o.failed && typeof o.values[metric.name] === "number");
-    if (done.length < 3) return null;
+    const scored = d.observations.filter((o) => !o.failed && typeof o.values[metric.name] === "number");
+    if (scored.length < 3) return null;
     defaultPair(params);
     const entry = pickers(params);
     const selects = entry.controls.querySelectorAll("select");
@@ -151,20 +151,24 @@ const Plots = (() => {
     selects[1].value = S.pair[1];
     const [px, py] = S.pair.map((n) => params.find((p) => p.name === n));
     const coord = (p, o) => p.type === "categorical" ? Explore.esc(o.assignments[p.name]) : o.assignments[p.name];
+    // a conditional parameter absent from a point puts the point nowhere on this pair
+    const done = scored.filter((o) => o.assignments[px.name] !== undefined && o.assignments[py.name] !== undefined);
     const x = done.map((o) => coord(px, o));
     const y = done.map((o) => coord(py, o));
     const z = done.map((o) => o.values[metric.name]);
     const axisOf = (p) => ({...(p.type === "categorical" ? {type: "category"} : p.log ? {type: "log"} : {}),
       title: {text: Explore.esc(Explore.short(p.name, 60))}, automargin: true});
-    const traces = [
-      {type: "contour", x, y, z, connectgaps: true, hoverinfo: "skip", line: {smoothing: 0.8, width: 0.5},
-        colorscale: "Blues", reversescale: metric.objective === "minimize", contours: {coloring: "heatmap"},
-        colorbar: {title: {text: Explore.esc(Explore.short(metric.name, 20)), side: "right"}, thickness: 12}},
-      {type: "scatter", mode: "markers", x, y, customdata: done.map((o) => o.id), hoverinfo: "text",
-        hovertext: done.map((o) => Explore.hoverText(o.id)), showlegend: false,
-        marker: {color: done.map((o) => o.best ? "#16a34a" : o.feasible ? "#111827" : "#ea580c"), size: 7,
-          line: {color: "#fff", width: 1}}},
-    ];
+    // a contour needs two distinct values on each axis (Plotly cannot draw one otherwise)
+    const drawable = done.length >= 3 && new Set(x.map(String)).size > 1 && new Set(y.map(String)).size > 1;
+    const contour = {type: "contour", x, y, z, connectgaps: true, hoverinfo: "skip",
+      line: {smoothing: 0.8, width: 0.5}, colorscale: "Blues",
+      reversescale: metric.objective === "minimize", contours: {coloring: "fill"},
+      colorbar: {title: {text: Explore.esc(Explore.short(metric.name, 20)), side: "right"}, thickness: 12}};
+    const points = {type: "scatter", mode: "markers", x, y, customdata: done.map((o) => o.id),
+      hoverinfo: "text", hovertext: done.map((o) => Explore.hoverText(o.id)), showlegend: false,
+      marker: {color: done.map((o) => o.best ? "#16a34a" : o.feasible ? "#111827" : "#ea580c"), size: 7,
+        line: {color: "#fff", width: 1}}};
+    const traces = drawable ? [contour, points] : [points];
     return {traces, layout: {
       title: {text: `${Explore.esc(Explore.short(metric.name, 40))} over two parameters`, x: 0.01, xanchor: "left", font: {size: 14}},
       margin: {l: 56, r: 16, t: 40, b: 48}, height: 340, hovermode: "closest", uirevision: S.pair.join("\u0000"),
