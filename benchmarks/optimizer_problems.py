@@ -266,8 +266,8 @@ def problems() -> dict[str, Problem]:
         "hartmann6-linear": Problem(
             "hartmann6-linear", tuple(dbl(f"x{i}", 0, 1) for i in range(6)), hartmann6,
             hartmann6_linear_minimum(), 60,
-            constraints=(Constraint("sum", lambda p: sum(p[f"x{i}"] for i in range(6)), 1.5,
-                                    linear=LINEAR_SUM),),
+            constraints=(Constraint("sum", lambda p: sum(w * p[n] for n, w in LINEAR_SUM.terms),
+                                    LINEAR_SUM.threshold, linear=LINEAR_SUM),),
             worst=0.0,
         ),
         "mixed": Problem(

@@ -84,6 +84,13 @@ class LinearConstraint:
                    terms=tuple((t["name"], t["weight"]) for t in data["terms"]))
 
 
+def constrainable(p: Parameter) -> bool:
+    """A double whose value is linear in its design-cube coordinate and always present:
+    no grid, log transformation or prior, no conditions."""
+    return p.type == "double" and not p.grid and not p.log \
+        and not getattr(p, "prior", None) and not getattr(p, "conditions", ())
+
+
 def check_terms(constraints: Sequence[LinearConstraint], parameters: Sequence[Parameter]
                 ) -> None:
     """Every term names a double without log or grid; the polytope meets the box."""
@@ -94,8 +101,7 @@ def check_terms(constraints: Sequence[LinearConstraint], parameters: Sequence[Pa
             where = f"linear_constraints[{i}].terms[{j}].name"
             if p is None:
                 raise ValueError(f"{where}: {name!r} is not a parameter")
-            if p.type != "double" or p.grid or p.log or getattr(p, "prior", None) \
-                    or getattr(p, "conditions", ()):
+            if not constrainable(p):
                 raise ValueError(f"{where}: {name!r} must be a double parameter without a "
                                  f"grid, a prior or a log transformation")
 

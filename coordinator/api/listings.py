@@ -34,13 +34,12 @@ def _experiments(call: Call, kind: str | None, project: str | None) -> list[Expe
     """The token's client's experiments of one kind (and project), by the state filter."""
     state, client = _state(call), call.token.client
     found = []
-    for experiment in call.service.all_experiments():
+    for experiment, meta in call.service.all_experiments():
         deleted = experiment.state is ExperimentState.DELETED
         if (state == "active" and deleted) or (state == "deleted" and not deleted):
             continue
         if not visible(experiment, client):
             continue
-        meta = call.service.experiment_meta(experiment.id)
         if kind is not None and (meta.get("kind") or "experiment") != kind:
             continue
         if project is not None and meta.get("project") != project:

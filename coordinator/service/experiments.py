@@ -261,10 +261,11 @@ class Service:
     def projects(self, client: str) -> list[str]:
         return self.store.projects(client)
 
-    def all_experiments(self) -> list[Experiment]:
-        """Deleted (archived) ones too, oldest first."""
+    def all_experiments(self) -> list[tuple[Experiment, dict[str, str]]]:
+        """Deleted (archived) ones too, oldest first, each with its stored fields (kind,
+        client, project: the HTTP API's listings filter by them)."""
         metas = [self.store.experiment_meta(i) for i in self.store.experiment_ids()]
-        return [Experiment.from_meta(meta) for meta in metas if meta]
+        return [(Experiment.from_meta(meta), meta) for meta in metas if meta]
 
     def project(self, client: str, project_id: str) -> str | None:
         return self.store.project(client, project_id)

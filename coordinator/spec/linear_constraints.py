@@ -24,7 +24,7 @@ from coordinator.spec.validation import (
     unknown_keys,
 )
 from optimizer import LinearConstraint, Parameter
-from optimizer.constraints import KINDS, Polytope
+from optimizer.constraints import KINDS, Polytope, constrainable
 
 CONSTRAINT_KEYS = ("type", "threshold", "terms")
 TERM_KEYS = ("name", "weight")
@@ -89,7 +89,7 @@ def _term(raw: Any, path: str, by_name: dict[str, Parameter], problems: Problems
     if p is None:
         problems.add(f"{path}.name", f"{name!r} is not a parameter of this experiment")
         return None
-    if p.type != "double" or p.grid or p.log or p.prior or p.conditions:
+    if not constrainable(p):
         problems.add(f"{path}.name", f"{name!r} must be a double parameter without a grid, a "
                      "prior, conditions or a log transformation (linear constraints apply to "
                      "those only)")
