@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from coordinator.spec.models import MAX_CONDITIONAL_VALUES as MAX_VALUES
+from coordinator.spec.models import MAX_CONDITIONALS, Conditional, keys
 from coordinator.spec.validation import (
     Problems,
     as_mapping,
@@ -27,9 +29,7 @@ from coordinator.spec.validation import (
 )
 from optimizer import Parameter, Space
 
-CONDITIONAL_KEYS = ("name", "values")
-MAX_CONDITIONALS = 20
-MAX_VALUES = 100
+CONDITIONAL_KEYS = keys(Conditional)
 
 
 def conditionals(raw: Any, problems: Problems) -> list[Parameter]:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from coordinator.errors import ConfigError
-from coordinator.spec import early_stopping_config
+from coordinator.spec import early_stopping_config, models
 from coordinator.spec.conditionals import conditionals, with_conditions
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import Evaluation, ExperimentSpec
@@ -38,14 +38,8 @@ from coordinator.spec.warm_start import warm_start
 from optimizer import Metric, Parameter, Settings, SettingsError
 from optimizer.priors import Prior
 
-TOP_KEYS = ("name", "parameters", "metrics", "budget", "observation_budget", "parallel_bandwidth",
-            "max_attempts", "timeout", "evaluate", "command", "workdir", "optimizer", "metadata",
-            "type", "project", "early_stopping", "training_monitor", "checkpoints",
-            "resource_budget", "tasks", "pause_after_failures", "linear_constraints",
-            "num_solutions", "conditionals", "warm_start")
-PARAMETER_KEYS = ("name", "type", "bounds", "categorical_values", "transformation", "grid",
-                  "precision", "default_value", "prior", "conditions")
-PRIOR_KEYS = ("name", "mean", "scale", "shape_a", "shape_b")
+TOP_KEYS = models.keys(models.ExperimentConfig)
+PRIOR_KEYS = models.keys(models.Prior)
 # SigOpt fields Celeriac does not model yet: refused by name rather than silently ignored
 UNSUPPORTED_PARAMETER_KEYS = {
     "precision": "not supported: round the value in your evaluation, or give a grid of the "
@@ -53,11 +47,10 @@ UNSUPPORTED_PARAMETER_KEYS = {
     "default_value": "not supported: a parameter is always suggested; to try a known point "
                      "first, list it under warm_start (or queue it: `coordinator enqueue`)",
 }
-METRIC_KEYS = ("name", "objective", "strategy", "threshold")
-MAX_PARAMETERS = 100
-MAX_CATEGORIES = 1000
-MAX_BUDGET = 1_000_000
-MAX_BANDWIDTH = 10_000
+PARAMETER_KEYS = models.keys(models.Parameter, *UNSUPPORTED_PARAMETER_KEYS)
+METRIC_KEYS = models.keys(models.Metric)
+MAX_PARAMETERS, MAX_CATEGORIES = models.MAX_PARAMETERS, models.MAX_CATEGORIES
+MAX_BUDGET, MAX_BANDWIDTH = models.MAX_BUDGET, models.MAX_BANDWIDTH
 MAX_CONFIG_BYTES = 1_000_000
 CALLABLE = re.compile(r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$")
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -149,6 +142,9 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
     if tasks and stopping is not None:
         problems.add("tasks", "give either tasks (cheaper evaluations) or early_stopping "
                      "(shorter ones), not both")
+    # config files may give warm_start (checked below, with the spec); API bodies may not
+    model = models.ExperimentConfig if base_dir is not None else models.ExperimentBody
+    models.check(model, _present(top, skip="warm_start"), problems)
     if problems:
         raise ConfigError(problems.lines, source)
     assert name is not None and budget is not False
@@ -160,9 +156,15 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
                           checkpoints=checkpoints, resource_budget=resource_budget,
                           tasks=tasks, linear_constraints=constraints)
     start = warm_start(top.get("warm_start"), spec.space, spec.metrics, base_dir, problems)
+    models.check(model, _present(top), problems)
     if problems:
         raise ConfigError(problems.lines, source)
     return dataclasses.replace(spec, warm_start=start) if start else spec
+
+
+def _present(top: Mapping[str, Any], skip: str = "") -> dict[str, Any]:
+    """The top-level keys that hold a value (a `null` counts as absent), less `skip`."""
+    return {k: v for k, v in top.items() if v is not None and k != skip}
 
 
 def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems
@@ -321,7 +323,7 @@ def _bounds(raw: Any, kind: str, log: bool, path: str, problems: Problems
     bounds = as_mapping(raw, path, problems)
     if bounds is None:
         return None
-    unknown_keys(bounds, ("min", "max"), path, problems)
+    unknown_keys(bounds, models.keys(models.Bounds), path, problems)
     low = as_number(bounds.get("min"), f"{path}.min", problems)
     high = as_number(bounds.get("max"), f"{path}.max", problems)
     if low is None or high is None:
@@ -364,8 +366,9 @@ def _categories(raw: Any, path: str, problems: Problems) -> tuple[str, ...] | No
 
 
 def _metrics(raw: Any, problems: Problems) -> list[Metric]:
-    if not isinstance(raw, list) or not raw or len(raw) > 50:
-        problems.add("metrics", f"must be a list of 1 to 50 metrics, got {describe(raw)}")
+    if not isinstance(raw, list) or not raw or len(raw) > models.MAX_METRICS:
+        problems.add("metrics", f"must be a list of 1 to {models.MAX_METRICS} metrics, got "
+                     f"{describe(raw)}")
         return []
     result: list[Metric] = []
     for i, item in enumerate(raw):

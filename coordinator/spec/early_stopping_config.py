@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from coordinator.spec import models
 from coordinator.spec.early_stopping import KEEP, SCHEDULERS, Checkpoints, Criterion, EarlyStopping
 from coordinator.spec.validation import (
     Problems,
@@ -28,9 +29,8 @@ KEYS = {
     "convergence": (*COMMON, "max_resource", "lookback_checkpoints", "min_checkpoints",
                     "min_relative_improvement"),
 }
-MONITOR_KEYS = ("max_checkpoints", "early_stopping_criteria")
-CRITERION_KEYS = ("type", "name", "metric", "lookback_checkpoints", "min_checkpoints",
-                  "min_relative_improvement")
+MONITOR_KEYS = models.keys(models.TrainingMonitor)
+CRITERION_KEYS = models.keys(models.Criterion)
 MAX_RUNGS = 64
 
 
@@ -201,7 +201,7 @@ def checkpoints(raw: Any, problems: Problems, path: str = "checkpoints") -> Chec
     block = as_mapping(raw, path, problems)
     if block is None:
         return Checkpoints()
-    unknown_keys(block, ("store", "keep"), path, problems)
+    unknown_keys(block, models.keys(models.Checkpoints), path, problems)
     store = as_text(block["store"], f"{path}.store", problems, max_len=2000) \
         if block.get("store") else ""
     keep = as_choice(block.get("keep", "last"), KEEP, f"{path}.keep", problems)

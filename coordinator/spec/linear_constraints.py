@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.spec import models
+from coordinator.spec.models import MAX_CONSTRAINTS
 from coordinator.spec.validation import (
     Problems,
     as_choice,
@@ -26,9 +28,8 @@ from coordinator.spec.validation import (
 from optimizer import LinearConstraint, Parameter
 from optimizer.constraints import KINDS, Polytope, constrainable
 
-CONSTRAINT_KEYS = ("type", "threshold", "terms")
-TERM_KEYS = ("name", "weight")
-MAX_CONSTRAINTS = 50
+CONSTRAINT_KEYS = models.keys(models.LinearConstraint)
+TERM_KEYS = models.keys(models.ConstraintTerm)
 
 
 def linear_constraints(raw: Any, parameters: list[Parameter], problems: Problems

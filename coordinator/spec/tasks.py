@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coordinator.spec import models
+from coordinator.spec.models import MAX_TASKS
 from coordinator.spec.validation import Problems, as_mapping, as_number, as_text, unknown_keys
-
-MAX_TASKS = 10
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def validate_tasks(raw: Any, problems: Problems, path: str = "tasks") -> tuple[T
         entry = as_mapping(item, where, problems)
         if entry is None:
             continue
-        unknown_keys(entry, ("name", "cost"), where, problems)
+        unknown_keys(entry, models.keys(models.Task), where, problems)
         name = as_text(entry.get("name"), f"{where}.name", problems)
         cost = as_number(entry.get("cost"), f"{where}.cost", problems)
         if cost is not None and not 0 < cost <= 1:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.errors import ConfigError
-from coordinator.spec.config import MAX_BANDWIDTH, MAX_BUDGET
+from coordinator.spec import models
 from coordinator.spec.experiment import ExperimentSpec
+from coordinator.spec.models import MAX_BANDWIDTH, MAX_BUDGET
 from coordinator.spec.validation import (
     Problems,
     as_choice,
@@ -27,12 +28,9 @@ from coordinator.spec.validation import (
     unknown_keys,
 )
 
-UPDATABLE = ("name", "budget", "observation_budget", "parallel_bandwidth", "metadata", "state")
-FIXED = ("parameters", "metrics", "conditionals", "linear_constraints", "type", "tasks",
-         "evaluate", "command", "optimizer", "early_stopping", "training_monitor")
-# What the official client sends back unchanged when it updates an object it fetched
-ECHOED = ("id", "object", "created", "updated", "progress", "client", "project", "user",
-          "development", "num_solutions")
+UPDATABLE = models.keys(models.ExperimentUpdate)
+FIXED = models.EXPERIMENT_FIXED
+ECHOED = models.EXPERIMENT_ECHOES  # what the client sends back unchanged from a fetch
 
 
 @dataclass(frozen=True)
@@ -78,6 +76,8 @@ def validate_update(raw: Any, source: str = "experiment") -> ExperimentUpdate:
         if body.get("metadata") is not None else None
     state = as_choice(body["state"], ("active", "deleted"), "state", problems) \
         if body.get("state") is not None else None
+    models.check(models.ExperimentUpdate, {k: v for k, v in body.items() if v is not None and
+                                           k not in FIXED and k not in ECHOED}, problems)
     if problems:
         raise ConfigError(problems.lines, source)
     return ExperimentUpdate(name=name, budget=budget, parallel_bandwidth=bandwidth,

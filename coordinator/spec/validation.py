@@ -13,9 +13,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.paths: list[str] = []  # the field each line names ("" for the whole body)
 
     def add(self, path: str, message: str) -> None:
         self.lines.append(f"{path}: {message}" if path else message)
+        self.paths.append(path)
 
     def __bool__(self) -> bool:
         return bool(self.lines)

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coordinator.spec import models
 from coordinator.spec.validation import Problems, as_mapping, as_text, describe, unknown_keys
 from optimizer import Metric, Space
 
-KEYS = ("observations",)
-MAX_POINTS = 10_000
+KEYS = models.keys(models.WarmStartFile)
+MAX_POINTS = models.MAX_WARM_START_POINTS
 MAX_FILE_BYTES = 50_000_000
 MAX_PROBLEMS = 20  # a broken file is named by its first problems, not a line for each row
 PARAM, METRIC = "param.", "metric."

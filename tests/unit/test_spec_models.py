@@ -1,0 +1,72 @@
+"""The pydantic models are the accepted surface: the validators' keys come from them, and what
+they refuse is refused even where a hand-written check would let it through."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.errors import ConfigError
+from coordinator.spec import config, models
+from coordinator.spec.update import validate_update
+from coordinator.spec.validation import Problems
+from coordinator.state.states import RunState
+
+BASE = {"name": "m", "parameters": [{"name": "x", "bounds": {"min": 0, "max": 1}}],
+        "budget": 5, "evaluate": "pkg.mod:fn"}
+
+
+def test_the_validators_allow_exactly_the_modelled_keys():
+    assert set(config.TOP_KEYS) == set(models.ExperimentConfig.model_fields)
+    assert set(config.METRIC_KEYS) == set(models.Metric.model_fields)
+    assert set(models.ExperimentConfig.model_fields) - set(models.ExperimentBody.model_fields) \
+        == {"warm_start"}
+    assert set(models.RunMerge.model_fields["state"].annotation.__args__[0].__args__) \
+        == {s.value for s in RunState}
+
+
+def test_an_unknown_key_deep_down_is_named_with_a_hint():
+    raw = {**BASE, "optimizer": {"tpye": "random"}}
+    with pytest.raises(ConfigError) as caught:
+        config.validate_experiment(raw, require_evaluation=True, base_dir=None)
+    assert "optimizer.tpye" in str(caught.value) and "did you mean 'type'" in str(caught.value)
+
+
+def test_the_model_refuses_what_no_hand_check_looks_at():
+    """A categorical value given as {name, ...} with a stray key was silently dropped."""
+    raw = {**BASE, "parameters": [{"name": "k", "type": "categorical", "categorical_values": [
+        {"name": "a"}, {"name": "b", "colour": "red"}]}]}
+    with pytest.raises(ConfigError) as caught:
+        config.validate_experiment(raw, require_evaluation=True)
+    assert "parameters[0].categorical_values[1].colour: unknown key" in str(caught.value)
+
+
+def test_the_validators_message_wins_where_both_name_a_field():
+    raw = {**BASE, "parameters": [{"name": "x", "bounds": {"min": 0, "max": "one"}}]}
+    with pytest.raises(ConfigError) as caught:
+        config.validate_experiment(raw, require_evaluation=True)
+    lines = [line for line in caught.value.problems if "bounds.max" in line]
+    assert lines == ["parameters[0].bounds.max: must be a number, got 'one'"]
+
+
+def test_union_errors_name_the_field_once():
+    problems = Problems()
+    models.check(models.CheckpointCreate, {"values": 3}, problems)
+    assert problems.lines == ["values: must be a list or a mapping of keys to values, got 3"]
+    problems = Problems()
+    models.check(models.ObservationCreate, {"suggestion": "abc"}, problems)
+    assert problems.lines == ["suggestion: must match ^[0-9]{1,30}$, got 'abc'"]
+
+
+def test_update_bodies_are_checked_against_their_model():
+    with pytest.raises(ConfigError) as caught:
+        validate_update({"metadata": {"k": "x" * 600}})
+    assert "metadata" in str(caught.value)
+    assert validate_update({"budget": 9, "id": "1", "object": "experiment"}).budget == 9
+
+
+def test_every_request_body_has_a_json_schema():
+    found = models.schemas()
+    for name in models.BODIES:
+        assert name in found
+    assert "linear_constraints" in found["ExperimentBody"]["properties"]
+    assert found["Parameter"]["additionalProperties"] is False
