@@ -79,6 +79,17 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         observed = _run_synchronous(problem, contender, q, ask, observe)
     else:
         observed = _run_asynchronous(problem, contender, q, ask, durations, observe)
+    seconds = clock["seconds"] / max(clock["asks"], 1)
+    if problem.tuning:  # no known minimum: the true loss of the leader, not a regret
+        ok = np.array([problem.feasible(extra) for extra in extras])
+        leaders = _running_argmin(np.where(ok, np.asarray(observed), np.inf))
+        best = [float(truths[i]) for i in leaders]
+        return {
+            "problem": problem.name, "contender": name, "q": q, "seed": seed, "tuning": True,
+            "best": best[-1], "best_curve": [round(v, 6) for v in best],
+            "losses": [round(float(v), 6) for v in truths], "known": known,
+            "seconds_per_ask": seconds, "evaluations": len(observed),
+        }
     if problem.objectives:
         own, best_so_far = _front_regrets(problem, truths, extras)
     else:
@@ -89,8 +100,10 @@ def run(problem: Problem, name: str, q: int, seed: int, options: dict[str, Any])
         "curve": [round(float(v), 3) for v in best_so_far],
         "points": [round(float(v), 3) for v in own],
         "known": known,
-        "seconds_per_ask": clock["seconds"] / max(clock["asks"], 1),
+        "seconds_per_ask": seconds,
         "evaluations": len(observed),
+        "best": float(truths[int(np.argmin(np.asarray(observed)))]) if not problem.objectives
+        and not problem.constraints else None,  # the leader's true value (no constraints)
     }
 
 
@@ -350,7 +363,7 @@ def pipeline(results: list[dict[str, Any]]) -> str:
              "share better than it | results between choice and report | best so far, "
              "decades per evaluation |", "|---|---|---|---|---|---|---|---|"]
     for (prob, name, q), runs in sorted(_grouped(results).items()):
-        runs = [r for r in runs if "known" in r]
+        runs = [r for r in runs if "known" in r and "curve" in r]
         if not runs:
             continue
         gains, between, rates = [], [], []
@@ -392,7 +405,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.report is not None:
         results = [json.loads(line) for path in args.report for line in open(path) if line.strip()]
-        print(report([r for r in results if "regret" in r]))
+        print(report([r for r in results if "regret" in r and not r.get("tuning")]))
         if args.curves:
             print(curves(results))
             print(delays(results))
@@ -402,7 +415,7 @@ def main() -> None:
     tasks = _tasks(args)
     results = _execute(tasks, options, args.jobs, args.out)
     if results:
-        print(report(results))
+        print(report([r for r in results if not r.get("tuning")]))
     timings = []
     if args.timing:
         sizes = [int(s) for s in args.timing.split(",")]
@@ -456,9 +469,15 @@ def plot_timings(rows: list[dict[str, Any]], path: str) -> None:
 
 
 def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
+    """(problem, contender, q, seed), skipping contenders that do not apply to a problem
+    (CMA-ES on categoricals, say): the suite report shows those as n/a."""
     tasks = []
+    table = problems()
     for prob in filter(None, args.problems.split(",")):
         for name in filter(None, args.contenders.split(",")):
+            if prob in table and not CONTENDERS[name].applies(table[prob]):
+                print(f"skipping {name} on {prob}: not applicable", file=sys.stderr)
+                continue
             seeds = args.skopt_seeds if name == "skopt" and args.skopt_seeds else args.seeds
             for q in (int(v) for v in args.q.split(",")):
                 for seed in range(args.first_seed, args.first_seed + seeds):
@@ -467,7 +486,17 @@ def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
 
 
 def _one(task: tuple[str, str, int, int, dict[str, Any]]) -> dict[str, Any]:
-    return run(problems()[task[0]], *task[1:])
+    return run(_problems()[task[0]], *task[1:])
+
+
+_PROBLEMS: dict[str, Problem] = {}
+
+
+def _problems() -> dict[str, Problem]:
+    """problems(), built once per process (the tuning tasks keep their loaded datasets)."""
+    if not _PROBLEMS:
+        _PROBLEMS.update(problems())
+    return _PROBLEMS
 
 
 def _execute(tasks: list, options: dict[str, Any], jobs: int, out: str | None) -> list[dict]:

@@ -17,6 +17,12 @@ from optimizer import Metric, Observation, Parameter, Settings, design, suggest
 class Contender:
     """ask(n, pending) -> points, tell(point, value, extra); values are always minimized."""
 
+    @classmethod
+    def applies(cls, problem: Problem) -> bool:
+        """Whether the contender runs on this problem (the bench skips it otherwise and the
+        suite report shows n/a)."""
+        return True
+
     def __init__(self, problem: Problem, q: int, seed: int, options: dict[str, Any]) -> None:
         self.problem, self.q, self.seed, self.options = problem, q, seed, options
         self.space = problem.space
@@ -71,13 +77,18 @@ class Optuna(Contender):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True)
+        sampler = self.sampler(optuna)
         directions = ["minimize"] * (1 + len(self.problem.objectives))  # MOTPE beyond one
         self.study = optuna.create_study(sampler=sampler, directions=directions)
         self.distributions = {p.name: _optuna_distribution(p) for p in self.problem.parameters}
         self.trials: dict[str, Any] = {}
 
+    def sampler(self, optuna: Any) -> Any:
+        return optuna.samplers.TPESampler(seed=self.seed, multivariate=True, constant_liar=True)
+
     def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Pending points need no passing: their trials stay RUNNING in the study until told,
+        # which is what the constant liar (and CMA-ES's generation bookkeeping) sees.
         points = []
         for _ in range(n):
             if self.space.conditioned:  # define-by-run: a parameter exists in its branch only
@@ -90,16 +101,118 @@ class Optuna(Contender):
                 trial = self.study.ask(self.distributions)
                 params = trial.params
             point = self.space.canonical(params)
-            self.trials[self.space.key(point)] = trial
+            self.trials.setdefault(self.space.key(point), []).append(trial)
             points.append(point)
         return points
 
     def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
-        trial = self.trials.pop(self.space.key(point))
+        waiting = self.trials[self.space.key(point)]  # a point asked twice has two trials
+        trial = waiting.pop(0)
+        if not waiting:
+            del self.trials[self.space.key(point)]
         for c in self.problem.constraints:  # TPE models them (feasible at or below 0)
             trial.set_constraint(c.name, extra[c.name] - c.threshold)
         further = [extra[o.name] for o in self.problem.objectives]
         self.study.tell(trial, [value, *further] if further else value)
+
+
+class OptunaDefault(Optuna):
+    """Optuna's default sampler, `TPESampler()` with only the seed given (in Optuna 5.1 that
+    is multivariate TPE for one objective, with the constant liar on)."""
+
+    def sampler(self, optuna: Any) -> Any:
+        return optuna.samplers.TPESampler(seed=self.seed)
+
+
+class OptunaCmaEs(Optuna):
+    """Optuna's CMA-ES (`CmaEsSampler`, the `cmaes` package) with its defaults: one random
+    start-up trial, then generations of 4 + 3 ln d; running trials are simply not yet told.
+    CMA-ES has no categoricals (Optuna would sample them at random): those problems are n/a."""
+
+    @classmethod
+    def applies(cls, problem: Problem) -> bool:
+        return not problem.constraints and not problem.objectives and all(
+            p.type != "categorical" for p in problem.parameters)
+
+    def sampler(self, optuna: Any) -> Any:
+        return optuna.samplers.CmaEsSampler(seed=self.seed, warn_independent_sampling=False)
+
+
+class Hyperopt(Contender):
+    """Hyperopt's TPE (`tpe.suggest` with its defaults: 20 random start-up trials) through
+    the low-level Trials/Domain API, the way `fmin` drives it with parallel workers: each
+    asked point is a trial doc left in JOB_STATE_RUNNING with no loss until told, and
+    tpe.suggest counts such docs as losses of +inf (hyperopt's own treatment of running
+    jobs, e.g. under MongoTrials)."""
+
+    @classmethod
+    def applies(cls, problem: Problem) -> bool:
+        return not problem.constraints and not problem.objectives and not any(
+            p.conditions or p.conditional for p in problem.parameters)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        import logging
+
+        from hyperopt import Domain, Trials, hp
+
+        logging.getLogger("hyperopt").setLevel(logging.WARNING)
+        expr = {}
+        for p in self.problem.parameters:
+            if p.type == "categorical":
+                expr[p.name] = hp.choice(p.name, list(p.categories))
+            elif p.type == "int":
+                lo, hi = float(p.low) - 0.5, float(p.high) + 0.5  # type: ignore[arg-type]
+                expr[p.name] = (hp.qloguniform(p.name, np.log(max(lo, 0.5)), np.log(hi), 1)
+                                if p.log else hp.quniform(p.name, lo, hi, 1))
+            elif p.log:
+                expr[p.name] = hp.loguniform(p.name, np.log(p.low), np.log(p.high))
+            else:
+                expr[p.name] = hp.uniform(p.name, p.low, p.high)
+        self.trials = Trials()
+        self.domain = Domain(lambda _: 0.0, expr)
+        self.rng = np.random.default_rng(self.seed)
+        self.docs: dict[str, list[dict[str, Any]]] = {}
+
+    def ask(self, n: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from hyperopt import JOB_STATE_RUNNING, tpe
+
+        points = []
+        for _ in range(n):  # one at a time, each seeing the ones just asked as running
+            ids = self.trials.new_trial_ids(1)
+            docs = tpe.suggest(ids, self.domain, self.trials, int(self.rng.integers(2**31 - 1)))
+            for doc in docs:
+                doc["state"] = JOB_STATE_RUNNING
+            self.trials.insert_trial_docs(docs)
+            self.trials.refresh()
+            doc = docs[0]
+            point = self.space.canonical(self._values(doc["misc"]["vals"]))
+            self.docs.setdefault(self.space.key(point), []).append(doc)
+            points.append(point)
+        return points
+
+    def _values(self, vals: dict[str, list[Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for p in self.problem.parameters:
+            v = vals[p.name][0]
+            if p.type == "categorical":
+                out[p.name] = p.categories[int(v)]
+            elif p.type == "int":
+                out[p.name] = int(min(max(round(v), p.low), p.high))  # type: ignore[type-var]
+            else:
+                out[p.name] = float(min(max(v, p.low), p.high))  # type: ignore[type-var]
+        return out
+
+    def tell(self, point: dict[str, Any], value: float, extra: dict[str, float]) -> None:
+        from hyperopt import JOB_STATE_DONE, STATUS_OK
+
+        key = self.space.key(point)
+        doc = self.docs[key].pop(0)
+        if not self.docs[key]:
+            del self.docs[key]
+        doc["state"] = JOB_STATE_DONE
+        doc["result"] = {"loss": float(value), "status": STATUS_OK}
+        self.trials.refresh()
 
 
 def _suggest(trial: Any, p: Parameter) -> Any:
@@ -169,6 +282,9 @@ CONTENDERS: dict[str, type[Contender]] = {
     "random": RandomSearch,
     "skopt": Skopt,
     "optuna": Optuna,
+    "optuna-default": OptunaDefault,
+    "optuna-cmaes": OptunaCmaEs,
+    "hyperopt": Hyperopt,
     "celeriac": Celeriac,
     "celeriac-store": CeleriacStore,
 }

@@ -47,6 +47,9 @@ class Problem:
     # (`minimum`), measured from `reference`, one coordinate per objective.
     objectives: tuple[Objective, ...] = ()
     reference: tuple[float, ...] = ()
+    # A real tuning task (benchmarks.tuning_tasks): no known minimum (nan), so reports
+    # compare its best loss and ranks instead of regret.
+    tuning: bool = False
 
     @property
     def linear_constraints(self) -> tuple[LinearConstraint, ...]:
@@ -221,6 +224,15 @@ def hartmann6_linear_minimum() -> float:
 
 
 def problems() -> dict[str, Problem]:
+    """The original problems, then the broad suite's (benchmarks.suite_problems) and the
+    real tuning tasks (benchmarks.tuning_tasks)."""
+    from benchmarks.suite_problems import suite  # noqa: PLC0415  (they import this module)
+    from benchmarks.tuning_tasks import tasks  # noqa: PLC0415
+
+    return {**_original(), **suite(), **tasks()}
+
+
+def _original() -> dict[str, Problem]:
     dbl = lambda n, lo, hi: Parameter(n, "double", lo, hi)  # noqa: E731
     return {
         "branin": Problem(
