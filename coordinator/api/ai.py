@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from coordinator.api import runs, serialize
-from coordinator.api.bodies import present, raise_problems
+from coordinator.api.bodies import raise_problems
 from coordinator.api.core import (
     best_records,
     create_experiment,
@@ -24,7 +24,8 @@ from coordinator.api.paging import whole
 from coordinator.errors import Conflict, InvalidInput, NotFound
 from coordinator.service.access import visible
 from coordinator.service.experiments import Service
-from coordinator.spec.validation import Problems, as_text, flat_metadata, unknown_keys
+from coordinator.spec import models
+from coordinator.spec.validation import Problems, as_text, flat_metadata, present, unknown_keys
 from coordinator.state.records import Experiment
 
 PROJECT_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
@@ -84,7 +85,7 @@ def get_project(call: Call) -> dict[str, Any]:
 def post_project(call: Call) -> dict[str, Any]:
     client = client_of(call)
     body, problems = present(call.body), Problems()
-    unknown_keys(body, ("id", "name", "metadata"), "", problems)
+    unknown_keys(body, models.keys(models.ProjectCreate), "", problems)
     if body.get("metadata") is not None:
         flat_metadata(body["metadata"], "metadata", problems)
     raise_problems(problems)

@@ -10,13 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.errors import InvalidInput
+from coordinator.spec import models
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.spec.validation import Problems, as_mapping, as_number, flat_metadata, unknown_keys
+from coordinator.spec.validation import (
+    Problems,
+    as_mapping,
+    as_number,
+    flat_metadata,
+    present,
+    unknown_keys,
+)
 
-OBSERVATION_KEYS = ("suggestion", "assignments", "value", "value_stddev", "values", "failed",
-                    "metadata", "no_optimize")
-VALUE_KEYS = ("name", "value", "value_stddev")
-SUGGESTION_KEYS = ("assignments", "metadata")
+OBSERVATION_KEYS = models.keys(models.ObservationCreate)
+VALUE_KEYS = models.keys(models.Value)
+SUGGESTION_KEYS = models.keys(models.SuggestionCreate)
 
 Values = dict[str, tuple[float, float | None]]
 
@@ -28,10 +35,6 @@ class ObservationBody:
     values: Values
     failed: bool
     metadata: dict[str, Any]
-
-
-def present(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if v is not None}
 
 
 def raise_problems(problems: Problems) -> None:
@@ -139,9 +142,10 @@ def observation_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> Observatio
                            failed, metadata)
 
 
-OBSERVATION_UPDATE_KEYS = ("value", "value_stddev", "values", "failed", "metadata")
 # what the official client sends back unchanged when it updates an object it fetched
-ECHOED_KEYS = ("id", "object", "experiment", "suggestion", "assignments", "created", "task")
+ECHOED_KEYS = models.echoed(models.ObservationUpdate)
+OBSERVATION_UPDATE_KEYS = tuple(k for k in models.keys(models.ObservationUpdate)
+                                if k not in ECHOED_KEYS)
 
 
 @dataclass(frozen=True)

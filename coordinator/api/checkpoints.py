@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from coordinator.api import runs, serialize
-from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.bodies import object_id, raise_problems
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import pagination
 from coordinator.errors import Conflict, InvalidInput, NotFound
 from coordinator.service import progress
 from coordinator.service.experiments import Service
+from coordinator.spec import models
 from coordinator.spec.early_stopping import Criterion
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.spec.validation import (
@@ -32,6 +33,7 @@ from coordinator.spec.validation import (
     child,
     describe,
     flat_metadata,
+    present,
     unknown_keys,
 )
 from coordinator.state.records import Experiment, Report
@@ -47,7 +49,7 @@ def post_checkpoint(call: Call) -> Reply:
     experiment's early stopping decides on it exactly as on a Celery worker's report."""
     experiment, run_id = runs.locate(call.service, call.path["run_id"], call.token.client)
     body, problems = present(call.body), Problems()
-    unknown_keys(body, ("values", "metadata"), "", problems)
+    unknown_keys(body, models.keys(models.CheckpointCreate), "", problems)
     values = checkpoint_values(body.get("values"), experiment.spec, problems)
     metadata = flat_metadata(body["metadata"], "metadata", problems) \
         if "metadata" in body else {}
@@ -85,7 +87,7 @@ def checkpoint_values(raw: Any, spec: ExperimentSpec, problems: Problems) -> dic
     for path, name_path, name, item in _value_entries(raw, problems):
         if isinstance(item, Mapping):
             entry = present(item)
-            unknown_keys(entry, ("name", "value", "value_stddev"), path, problems)
+            unknown_keys(entry, models.keys(models.RunValue), path, problems)
             if "value_stddev" in entry:
                 problems.add(f"{path}.value_stddev", "checkpoints keep values only; give "
                              "value_stddev with the run's final values")

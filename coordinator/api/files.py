@@ -24,16 +24,17 @@ from typing import Any
 from starlette.responses import Response
 
 from coordinator.api import project_runs, runs
-from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.bodies import object_id, raise_problems
 from coordinator.api.http import Call
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.infra.file_bytes import FileBytes
-from coordinator.spec.validation import Problems, as_int, as_text, unknown_keys
+from coordinator.spec import models
+from coordinator.spec.validation import Problems, as_int, as_text, present, unknown_keys
 from coordinator.state.files import Files
 
 MAX_FILE_BYTES = 10 * 2**20  # 10 MiB: an upload is read whole, and may be kept in Redis
 CONTENT_TYPE = re.compile(r"^[\w.+-]{1,60}/[\w.+-]{1,60}$")
-FILE_KEYS = ("content_length", "content_md5", "content_type", "name", "filename")
+FILE_KEYS = models.keys(models.FileCreate)
 
 
 def key_digest(key: str) -> str:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.api import ai, checkpoints, runs
-from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.bodies import object_id, raise_problems
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import pagination, whole
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.service.experiments import Service
-from coordinator.spec.validation import Problems, as_mapping, child, describe
+from coordinator.spec.validation import Problems, as_mapping, child, describe, present
 from coordinator.state.project_runs import ProjectRuns
 from coordinator.state.states import RunState
 

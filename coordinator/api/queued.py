@@ -9,10 +9,11 @@ from coordinator.api.core import experiment_of
 from coordinator.api.http import Call, Reply
 from coordinator.api.paging import pagination
 from coordinator.service.queued import dequeue, dequeue_all, enqueue, queued, queued_one
+from coordinator.spec import models
 from coordinator.spec.validation import Problems, as_mapping, flat_metadata, unknown_keys
 from coordinator.state.queue import QueuedSuggestion
 
-BODY_KEYS = ("assignments", "metadata")
+BODY_KEYS = models.keys(models.QueuedSuggestionCreate)
 
 
 def queued_json(q: QueuedSuggestion) -> dict[str, Any]:

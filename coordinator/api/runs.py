@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from coordinator.api.bodies import object_id, present, raise_problems
+from coordinator.api.bodies import object_id, raise_problems
 from coordinator.api.http import Call, Reply
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.service.access import visible
 from coordinator.service.experiments import Service, create_suggestion_now
+from coordinator.spec import models
 from coordinator.spec.validation import (
     Problems,
     as_choice,
@@ -29,14 +30,13 @@ from coordinator.spec.validation import (
     as_number,
     as_text,
     flat_metadata,
+    present,
     unknown_keys,
 )
 from coordinator.state.records import Experiment
 from coordinator.state.states import ObserveReply, RunState
 
-MERGEABLE = ("values", "state", "source_code", "metadata", "logs", "datasets", "model", "name",
-             "assignments", "assignments_meta", "assignments_sources", "sys_metadata",
-             "dev_metadata", "favorite", "files", "tags", "deleted")
+MERGEABLE = models.keys(models.RunMerge)
 STATES = tuple(RunState)
 MAX_RUN_CHARS = 1_000_000
 LOG = "checkpoint_log"  # the run's checkpoint bookkeeping, stored but never rendered
@@ -46,7 +46,7 @@ def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
             client: str) -> dict[str, Any]:
     problems = Problems()
     raw = present(body)
-    unknown_keys(raw, ("name", "metadata"), "", problems)
+    unknown_keys(raw, models.keys(models.RunCreate), "", problems)
     name = as_text(raw["name"], "name", problems, max_len=300) if "name" in raw else None
     metadata = flat_metadata(raw["metadata"], "metadata", problems) if "metadata" in raw else {}
     raise_problems(problems)
@@ -76,7 +76,7 @@ def _check_values(raw: Any, problems: Problems) -> None:
         if entry is None:
             continue
         entry = present(entry)
-        unknown_keys(entry, ("name", "value", "value_stddev"), f"values.{name}", problems)
+        unknown_keys(entry, models.keys(models.RunValue), f"values.{name}", problems)
         if "value" in entry:
             as_number(entry["value"], f"values.{name}.value", problems)
         stddev = entry.get("value_stddev")

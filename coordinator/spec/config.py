@@ -32,6 +32,7 @@ from coordinator.spec.validation import (
     child,
     describe,
     flat_metadata,
+    present,
     unknown_keys,
 )
 from coordinator.spec.warm_start import warm_start
@@ -52,7 +53,7 @@ METRIC_KEYS = models.keys(models.Metric)
 MAX_PARAMETERS, MAX_CATEGORIES = models.MAX_PARAMETERS, models.MAX_CATEGORIES
 MAX_BUDGET, MAX_BANDWIDTH = models.MAX_BUDGET, models.MAX_BANDWIDTH
 MAX_CONFIG_BYTES = 1_000_000
-CALLABLE = re.compile(r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$")
+CALLABLE = re.compile(models.CALLABLE)
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -144,7 +145,7 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
                      "(shorter ones), not both")
     # config files may give warm_start (checked below, with the spec); API bodies may not
     model = models.ExperimentConfig if base_dir is not None else models.ExperimentBody
-    models.check(model, _present(top, skip="warm_start"), problems)
+    models.check(model, present(top, skip="warm_start"), problems)
     if problems:
         raise ConfigError(problems.lines, source)
     assert name is not None and budget is not False
@@ -156,15 +157,11 @@ def validate_experiment(raw: Any, *, source: str = "config", require_evaluation:
                           checkpoints=checkpoints, resource_budget=resource_budget,
                           tasks=tasks, linear_constraints=constraints)
     start = warm_start(top.get("warm_start"), spec.space, spec.metrics, base_dir, problems)
-    models.check(model, _present(top), problems)
+    if top.get("warm_start") is not None:
+        models.check(model, present(top), problems)
     if problems:
         raise ConfigError(problems.lines, source)
     return dataclasses.replace(spec, warm_start=start) if start else spec
-
-
-def _present(top: Mapping[str, Any], skip: str = "") -> dict[str, Any]:
-    """The top-level keys that hold a value (a `null` counts as absent), less `skip`."""
-    return {k: v for k, v in top.items() if v is not None and k != skip}
 
 
 def _early_stopping(top: Mapping[str, Any], metrics: list[Metric], problems: Problems

@@ -40,6 +40,7 @@ MAX_TASKS = 10
 MAX_WARM_START_POINTS = 10_000
 MAX_METRICS = 50
 NAME_LENGTH = 100
+CALLABLE = r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$"  # 'package.module:function' or 'file.py:function'
 
 Number = float  # JSON numbers; the validators refuse true/false and non-finite values
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)]
@@ -207,7 +208,7 @@ class ExperimentBody(Model):
         None, description="stop dispatching after this many failures in a row for one reason")
     timeout: Annotated[Number, Field(gt=0, le=7 * 86400)] | None = Field(
         None, description="seconds one evaluation may take")
-    evaluate: Annotated[str, Field(pattern=r"^[\w./\\-]+(\.py)?:[A-Za-z_]\w*$")] | None = Field(
+    evaluate: Annotated[str, Field(pattern=CALLABLE)] | None = Field(
         None, description="'package.module:function' or 'file.py:function', run by workers")
     command: Text | None = Field(None, description="a program workers run instead of evaluate")
     workdir: Text | None = None
@@ -309,6 +310,8 @@ class ObservationUpdate(Model):
 # --- AI experiments: projects, training runs, checkpoints, files ---------------------------
 
 RunStates = Literal["active", "completed", "failed"]  # state.RunState (a test keeps them equal)
+RunName = Annotated[str, Field(min_length=1, max_length=300)]
+Stored = Annotated[Any, Field(description="kept with the run as given (SigOpt's run fields)")]
 
 
 class ProjectCreate(Model):
@@ -318,7 +321,7 @@ class ProjectCreate(Model):
 
 
 class RunCreate(Model):
-    name: Name | None = None
+    name: RunName | None = None
     metadata: Metadata | None = None
 
 
@@ -329,22 +332,30 @@ class RunValue(Model):
 
 
 class RunMerge(Model):
-    state: RunStates | None = None
+    """MERGE of a training run; a new run outside an experiment takes the same fields but
+    files and deleted."""
+
     values: dict[str, RunValue] | None = None
+    state: RunStates | None = None
+    source_code: Stored = None
     metadata: Metadata | None = None
+    logs: Stored = None
+    datasets: Stored = None
+    model: Stored = None
+    name: RunName | None = None
+    assignments: Assignments | None = None
+    assignments_meta: Stored = None
+    assignments_sources: Stored = None
+    sys_metadata: Stored = None
+    dev_metadata: Stored = None
+    favorite: Stored = None
+    files: Stored = None
+    tags: Stored = None
     deleted: bool | None = None
 
 
-class ProjectRun(Model):
-    name: Name | None = None
-    metadata: Metadata | None = None
-    state: RunStates | None = None
-    values: dict[str, RunValue] | None = None
-    assignments: Assignments | None = None
-
-
 class RunBatch(Model):
-    runs: Annotated[list[ProjectRun], Field(min_length=1)]
+    runs: Annotated[list[RunMerge], Field(min_length=1)]
     fields: Literal["id"] | None = Field(None, description="id: answer with the ids only")
 
 
@@ -356,7 +367,7 @@ class NamedValue(Model):
 
 class CheckpointCreate(Model):
     values: Annotated[list[NamedValue], Field(min_length=1)] \
-        | Annotated[dict[str, Number], Field(min_length=1)]
+        | Annotated[dict[str, Number | RunValue], Field(min_length=1)]
     metadata: Metadata | None = None
 
 
@@ -383,6 +394,12 @@ BODIES: dict[str, type[Model]] = {
 def keys(model: type[BaseModel], *extra: str) -> tuple[str, ...]:
     """The keys a mapping of this model may hold, in the model's order (then `extra`)."""
     return (*model.model_fields, *extra)
+
+
+def echoed(model: type[BaseModel]) -> tuple[str, ...]:
+    """The read-only fields the client sends back with an update (ignored)."""
+    text = typing.get_args(Echoed)[1].description
+    return tuple(k for k, f in model.model_fields.items() if f.description == text)
 
 
 def schemas(ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:

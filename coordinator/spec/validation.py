@@ -23,6 +23,11 @@ class Problems:
         return bool(self.lines)
 
 
+def present(body: Mapping[str, Any], skip: str = "") -> dict[str, Any]:
+    """The keys that hold a value (a `null` counts as an absent key), less `skip`."""
+    return {k: v for k, v in body.items() if v is not None and k != skip}
+
+
 def describe(value: Any) -> str:
     """A short picture of a value; never a full repr, which for a YAML alias bomb would be
     exponential in size."""

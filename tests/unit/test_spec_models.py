@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+import dataclasses
+
+from coordinator.api import bodies, runs
 from coordinator.errors import ConfigError
 from coordinator.spec import config, models
 from coordinator.spec.update import validate_update
 from coordinator.spec.validation import Problems
 from coordinator.state.states import RunState
+from optimizer import Settings
 
 BASE = {"name": "m", "parameters": [{"name": "x", "bounds": {"min": 0, "max": 1}}],
         "budget": 5, "evaluate": "pkg.mod:fn"}
@@ -22,6 +26,19 @@ def test_the_validators_allow_exactly_the_modelled_keys():
         == {"warm_start"}
     assert set(models.RunMerge.model_fields["state"].annotation.__args__[0].__args__) \
         == {s.value for s in RunState}
+
+
+def test_the_optimizer_block_models_every_setting():
+    assert list(models.OptimizerSettings.model_fields) == [f.name for f in
+                                                           dataclasses.fields(Settings)]
+
+
+def test_the_api_bodies_allow_the_modelled_keys():
+    assert bodies.ECHOED_KEYS == ("id", "object", "experiment", "suggestion", "assignments",
+                                  "created", "task")
+    assert bodies.OBSERVATION_UPDATE_KEYS == ("value", "value_stddev", "values", "failed",
+                                              "metadata")
+    assert "source_code" in runs.MERGEABLE and "deleted" in runs.MERGEABLE
 
 
 def test_an_unknown_key_deep_down_is_named_with_a_hint():
