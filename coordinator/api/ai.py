@@ -91,6 +91,7 @@ def post_project(call: Call) -> dict[str, Any]:
     raise_problems(problems)
     project_id = _project_id(body.get("id"))
     name = as_text(body.get("name", project_id), "name", problems, max_len=100)
+    models.check(models.ProjectCreate, body, problems)
     raise_problems(problems)
     assert name is not None
     if not call.service.add_project(client, project_id, _new_project(client, project_id, name)):

@@ -136,6 +136,7 @@ def observation_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> Observatio
     values = _metric_values(body, spec, failed, problems)
     metadata = flat_metadata(body["metadata"], "metadata", problems) if "metadata" in body \
         else {}
+    models.check(models.ObservationCreate, body, problems)
     raise_problems(problems)
     return ObservationBody(suggestion, dict(assignments) if assignments is not None else None,
                            values,
@@ -174,6 +175,7 @@ def observation_update_body(raw: Mapping[str, Any], spec: ExperimentSpec) -> Obs
         problems.add("value_stddev", "give it with the value it belongs to")
     metadata = flat_metadata(body["metadata"], "metadata", problems) if "metadata" in body \
         else None
+    models.check(models.ObservationUpdate, body, problems)
     raise_problems(problems)
     return ObservationUpdate(None if failed is True else values, failed, metadata)
 
@@ -187,5 +189,6 @@ def suggestion_body(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict
         assignments = None
     metadata = flat_metadata(body["metadata"], "metadata", problems) if "metadata" in body \
         else {}
+    models.check(models.SuggestionCreate, body, problems)
     raise_problems(problems)
     return (dict(assignments) if assignments is not None else None), metadata

@@ -53,6 +53,7 @@ def post_checkpoint(call: Call) -> Reply:
     values = checkpoint_values(body.get("values"), experiment.spec, problems)
     metadata = flat_metadata(body["metadata"], "metadata", problems) \
         if "metadata" in body else {}
+    models.check(models.CheckpointCreate, body, problems)
     raise_problems(problems)
     run = runs.stored(call.service, experiment, run_id)
     _check_takes_checkpoints(run, experiment.spec)

@@ -67,6 +67,7 @@ def _declared(body: dict[str, Any]) -> dict[str, Any]:
     name = as_text(body["name"], "name", problems, max_len=100) if "name" in body else None
     filename = as_text(body["filename"], "filename", problems, max_len=300) \
         if "filename" in body else None
+    models.check(models.FileCreate, body, problems)
     raise_problems(problems)
     return {"name": name, "filename": filename, "content_type": content_type,
             "content_length": length, "content_md5": md5}

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.0 document at /openapi.json, built from the endpoint table.
+"""The OpenAPI 3.1 document at /openapi.json, built from the endpoint table and the models.
+
+Every request body's schema comes from the pydantic models in coordinator.spec.models, the same
+models the validators check bodies against, so the document cannot drift from what is accepted.
+The responses are described here: they are what coordinator.api.serialize writes.
 
 MERGE is not an OpenAPI method, so `MERGE /v1/training_runs/{run_id}` is described in the
 `x-merge` extension of its path instead of as an operation.
@@ -7,125 +11,24 @@ MERGE is not an OpenAPI method, so `MERGE /v1/training_runs/{run_id}` is describ
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from coordinator.api.routes import ENDPOINTS
-from coordinator.state.states import RunState
+from coordinator.api.files import MAX_FILE_BYTES
+from coordinator.api.routes import ENDPOINTS, Endpoint
+from coordinator.spec.models import schemas
 
 ID = {"type": "string", "pattern": "^[0-9]+$"}
 NUMBER = {"type": "number"}
-METADATA = {"type": "object", "nullable": True, "maxProperties": 100,
-            "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 500},
-                                               {"type": "number"}], "nullable": True}}
-PARAMETER = {"type": "object", "required": ["name"], "properties": {
-    "name": {"type": "string"}, "type": {"enum": ["double", "int", "categorical"]},
-    "bounds": {"type": "object", "properties": {"min": NUMBER, "max": NUMBER}},
-    "categorical_values": {"type": "array", "items": {"oneOf": [
-        {"type": "string"}, {"type": "object", "properties": {"name": {"type": "string"}}}]}},
-    "transformation": {"enum": ["log", "none"]}}}
-METRIC = {"type": "object", "required": ["name"], "properties": {
-    "name": {"type": "string"}, "objective": {"enum": ["maximize", "minimize"]},
-    "strategy": {"enum": ["optimize", "constraint", "store"]}, "threshold": NUMBER}}
-COUNT = {"type": "integer", "minimum": 1}
-POSITIVE = {"type": "number", "exclusiveMinimum": True, "minimum": 0}
-FRACTION = {"type": "number", "minimum": 0, "exclusiveMaximum": True, "maximum": 1}
-CRITERION = {"type": "object", "required": ["lookback_checkpoints"], "properties": {
-    "type": {"enum": ["convergence"]}, "name": {"type": "string"}, "metric": {"type": "string"},
-    "lookback_checkpoints": COUNT, "min_checkpoints": COUNT,
-    "min_relative_improvement": FRACTION}}
-TRAINING_MONITOR = {"type": "object", "nullable": True,
-                    "description": "SigOpt's: stop a run once a metric stops improving; "
-                                   "checkpoints are its steps",
-                    "properties": {"max_checkpoints": COUNT, "early_stopping_criteria": {
-                        "type": "array", "items": CRITERION}}}
-EARLY_STOPPING = {"type": "object", "nullable": True, "required": ["scheduler"],
-                  "description": "Celeriac's schedulers; over the API a run's step is its "
-                                 "checkpoint number",
-                  "properties": {
-                      "scheduler": {"enum": ["asha", "hyperband", "median", "convergence"]},
-                      "metric": {"type": "string"}, "resource": {"type": "string"},
-                      "min_resource": POSITIVE, "max_resource": POSITIVE,
-                      "reduction_factor": {"type": "number", "minimum": 2},
-                      "brackets": COUNT, "min_samples": COUNT, "max_checkpoints": COUNT,
-                      "lookback_checkpoints": COUNT, "min_checkpoints": COUNT,
-                      "min_relative_improvement": FRACTION}}
-EXPERIMENT_FIELDS = {"name": {"type": "string"}, "parameters": {"type": "array",
-                                                                "items": PARAMETER},
-                     "metrics": {"type": "array", "items": METRIC},
-                     "parallel_bandwidth": {"type": "integer", "minimum": 1},
-                     "metadata": METADATA, "type": {"type": "string"},
-                     "training_monitor": TRAINING_MONITOR, "early_stopping": EARLY_STOPPING,
-                     "tasks": {"type": "array", "minItems": 2, "maxItems": 10,
-                               "description": "SigOpt's multitask: cheaper evaluations, one "
-                                              "of cost 1",
-                               "items": {"type": "object", "required": ["name", "cost"],
-                                         "properties": {
-                                             "name": {"type": "string"},
-                                             "cost": {**POSITIVE, "maximum": 1}}}}}
+METADATA = {"type": ["object", "null"], "maxProperties": 100,
+            "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500},
+                                               {"type": "number"}, {"type": "null"}]}}
 VALUE = {"type": "object", "required": ["value"], "properties": {
     "name": {"type": "string"}, "value": NUMBER,
-    "value_stddev": {"type": "number", "minimum": 0, "nullable": True}}}
-OBSERVATION: dict[str, Any] = {"type": "object", "properties": {
-    "suggestion": ID, "assignments": {"type": "object"}, "value": NUMBER,
-    "value_stddev": {"type": "number", "minimum": 0}, "values": {"type": "array",
-                                                                "items": VALUE},
-    "failed": {"type": "boolean"}, "metadata": METADATA, "no_optimize": {"type": "boolean"}}}
+    "value_stddev": {"type": ["number", "null"], "minimum": 0}}}
 OBJECT = {"type": "object", "required": ["object"], "properties": {"object": {"type": "string"},
                                                                    "id": ID}}
-
-SCHEMAS: dict[str, Any] = {
-    "ExperimentCreate": {"type": "object", "required": ["name", "parameters"], "properties": {
-        **EXPERIMENT_FIELDS, "observation_budget": {"type": "integer", "minimum": 1}}},
-    "AIExperimentCreate": {"type": "object", "required": ["name", "parameters", "metrics"],
-                           "properties": {**EXPERIMENT_FIELDS,
-                                          "budget": {"type": "integer", "minimum": 1}}},
-    "ExperimentUpdate": {"type": "object", "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "observation_budget": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-        "budget": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-        "parallel_bandwidth": {"type": "integer", "minimum": 1, "maximum": 10_000},
-        "metadata": METADATA, "state": {"enum": ["active", "deleted"]}}},
-    "SuggestionUpdate": {"type": "object", "properties": {"metadata": METADATA}},
-    "ObservationUpdate": {"type": "object", "properties": {
-        k: v for k, v in OBSERVATION["properties"].items()
-        if k in ("value", "value_stddev", "values", "failed", "metadata")}},
-    "SuggestionCreate": {"type": "object", "properties": {
-        "assignments": {"type": "object"}, "metadata": METADATA}},
-    "QueuedSuggestionCreate": {"type": "object", "required": ["assignments"], "properties": {
-        "assignments": {"type": "object"}, "metadata": METADATA}},
-    "ObservationCreate": OBSERVATION,
-    "ObservationBatch": {"type": "object", "required": ["observations"], "properties": {
-        "observations": {"type": "array", "items": OBSERVATION}}},
-    "ProjectCreate": {"type": "object", "required": ["id"], "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9_.-]{1,64}$"},
-        "name": {"type": "string"}, "metadata": METADATA}},
-    "RunCreate": {"type": "object", "properties": {"name": {"type": "string"},
-                                                   "metadata": METADATA}},
-    "RunMerge": {"type": "object", "properties": {
-        "state": {"enum": [state.value for state in RunState]},
-        "values": {"type": "object", "additionalProperties": VALUE}, "metadata": METADATA,
-        "deleted": {"type": "boolean"}}},
-    "RunBatch": {"type": "object", "required": ["runs"], "properties": {
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "properties": {
-                "name": {"type": "string"}, "metadata": METADATA,
-                "state": {"enum": [state.value for state in RunState]},
-                "values": {"type": "object", "additionalProperties": VALUE},
-                "assignments": {"type": "object"}}}},
-        "fields": {"type": "string"}}},
-    "FileCreate": {"type": "object", "required": ["content_length", "content_md5",
-                                                  "content_type"], "properties": {
-        "content_length": {"type": "integer"}, "content_md5": {"type": "string"},
-        "content_type": {"type": "string"}, "name": {"type": "string"},
-        "filename": {"type": "string"}}},
-    "File": OBJECT,
-    "CheckpointCreate": {"type": "object", "required": ["values"], "properties": {
-        "values": {"oneOf": [
-            {"type": "array", "minItems": 1, "items": {
-                "type": "object", "required": ["name", "value"],
-                "properties": {"name": {"type": "string"}, "value": NUMBER}}},
-            {"type": "object", "minProperties": 1, "additionalProperties": NUMBER}]},
-        "metadata": METADATA}},
+RESPONSES: dict[str, Any] = {
     "Checkpoint": {"type": "object", "required": ["object", "id", "should_stop"],
                    "properties": {
                        "object": {"enum": ["checkpoint"]}, "id": ID, "training_run": ID,
@@ -142,26 +45,36 @@ SCHEMAS: dict[str, Any] = {
                                   "count": {"type": "integer"},
                                   "paging": {"type": "object"}}},
     **{name: OBJECT for name in ("Experiment", "AIExperiment", "Suggestion",
-                                 "QueuedSuggestion", "Observation",
-                                 "Token", "Project", "TrainingRun")},
+                                 "QueuedSuggestion", "Observation", "Token", "Project",
+                                 "TrainingRun", "File")},
 }
 PAGING_PARAMS = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
     ("limit", {"type": "integer", "minimum": 0, "maximum": 1000}),
     ("before", ID), ("after", ID))]
+UPLOAD: dict[str, Any] = {"put": {
+    "summary": "Upload the bytes of a file declared by POST .../files (the key in the URL is "
+               "the permission, good once; no token)",
+    "security": [],
+    "parameters": [{"name": "file_id", "in": "path", "required": True, "schema": ID},
+                   {"name": "key", "in": "query", "required": True,
+                    "schema": {"type": "string"}}],
+    "requestBody": {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary", "maxLength": MAX_FILE_BYTES}}}},
+    "responses": {"200": {"description": "stored"}}}}
 
 
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _errors() -> dict[str, Any]:
+def _errors(*extra: tuple[int, str]) -> dict[str, Any]:
     body = {"content": {"application/json": {"schema": _ref("Error")}}}
     return {str(code): {"description": text, **body} for code, text in (
         (400, "invalid request"), (401, "no token"), (403, "unknown or revoked token"),
-        (404, "not found"), (409, "conflicts with the stored state"))}
+        (404, "not found"), (409, "conflicts with the stored state"), *extra)}
 
 
-def _operation(endpoint: Any) -> dict[str, Any]:
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
     names = re.findall(r"{(\w+)}", endpoint.path)
     params = [{"name": n, "in": "path", "required": True, "schema": ID if n != "project_id"
                and n != "client_id" else {"type": "string"}} for n in names]
@@ -193,18 +106,27 @@ def _operation(endpoint: Any) -> dict[str, Any]:
     return operation
 
 
+@cache
 def document() -> dict[str, Any]:
+    """Built once per process: the endpoint table and the models are fixed."""
+    bodies = schemas()
+    missing = sorted({e.body for e in ENDPOINTS if e.body and e.body not in bodies})
+    if missing:
+        raise RuntimeError(f"endpoint bodies without a model: {', '.join(missing)}")
     paths: dict[str, Any] = {}
     for endpoint in ENDPOINTS:
         item = paths.setdefault(endpoint.path, {})
         key = "x-merge" if endpoint.method == "MERGE" else endpoint.method.lower()
         item[key] = _operation(endpoint)
-    return {"openapi": "3.0.3",
+    upload = UPLOAD["put"]
+    paths["/v1/uploads/{file_id}"] = {"put": {**upload, "responses": {
+        **upload["responses"], **_errors((413, "more bytes than declared or allowed"))}}}
+    return {"openapi": "3.1.0",
             "info": {"title": "Celeriac SigOpt-compatible API", "version": "1",
                      "description": "The SigOpt v1 subset the official sigopt client uses. "
                                     "Authenticate with HTTP basic auth, the token as user "
                                     "name. Errors are {message, status}."},
             "servers": [{"url": "/"}], "paths": paths,
-            "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "components": {"schemas": {**bodies, **RESPONSES}, "securitySchemes": {
                 "token": {"type": "http", "scheme": "basic"}}},
             "security": [{"token": []}]}

@@ -21,6 +21,7 @@ from coordinator.api.http import Call, Reply
 from coordinator.api.paging import pagination, whole
 from coordinator.errors import InvalidInput, NotFound
 from coordinator.service.experiments import Service
+from coordinator.spec import models
 from coordinator.spec.validation import Problems, as_mapping, child, describe, present
 from coordinator.state.project_runs import ProjectRuns
 from coordinator.state.states import RunState
@@ -124,6 +125,7 @@ def post_run(call: Call) -> dict[str, Any]:
     client, project_id = _project(call)
     problems = Problems()
     body = check_run(call.body, problems)
+    models.check(models.ProjectRunCreate, body, problems)
     raise_problems(problems)
     run_id = call.service.store.allocate_ids(1)[0]
     run = new_record(run_id, client, project_id, body, RunState.ACTIVE)
@@ -149,6 +151,7 @@ def post_batch(call: Call) -> dict[str, Any]:
     for i, item in enumerate(items):
         if as_mapping(item, f"runs[{i}]", problems) is not None:
             checked.append(check_run(item, Within(f"runs[{i}]", problems)))
+    models.check(models.RunBatch, {**body, "runs": checked}, problems)
     raise_problems(problems)
     ids = call.service.store.allocate_ids(len(checked))
     made = [new_record(run_id, client, project_id, item, RunState.COMPLETED)

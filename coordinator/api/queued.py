@@ -34,6 +34,7 @@ def post_queued(call: Call) -> dict[str, Any]:
         assignments = as_mapping(body["assignments"], "assignments", problems)
     metadata = flat_metadata(body["metadata"], "metadata", problems) \
         if "metadata" in body else {}
+    models.check(models.QueuedSuggestionCreate, body, problems)
     raise_problems(problems)
     assert assignments is not None
     return queued_json(enqueue(call.service, experiment, dict(assignments), metadata))

@@ -19,7 +19,7 @@ class Endpoint:
     path: str
     handler: Handler
     summary: str
-    body: str | None = None  # name of the request schema in openapi.SCHEMAS
+    body: str | None = None  # name of the request model in spec.models.BODIES
     returns: str = "object"  # name of the response schema, or "none" for 204
 
 
@@ -91,7 +91,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", PROJECT + "/training_runs", project_runs.list_runs,
              "List a project's training runs (its experiments' and its own)", None, "Pagination"),
     Endpoint("POST", PROJECT + "/training_runs", project_runs.post_run,
-             "Create a training run of the project, outside any experiment", "RunCreate",
+             "Create a training run of the project, outside any experiment", "ProjectRunCreate",
              "TrainingRun"),
     Endpoint("POST", PROJECT + "/training_runs/batch", project_runs.post_batch,
              "Upload finished training runs (all or none; fields=id answers ids only)",

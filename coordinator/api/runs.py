@@ -49,6 +49,7 @@ def new_run(service: Service, experiment: Experiment, body: Mapping[str, Any],
     unknown_keys(raw, models.keys(models.RunCreate), "", problems)
     name = as_text(raw["name"], "name", problems, max_len=300) if "name" in raw else None
     metadata = flat_metadata(raw["metadata"], "metadata", problems) if "metadata" in raw else {}
+    models.check(models.RunCreate, raw, problems)
     raise_problems(problems)
     suggestion = create_suggestion_now(service, experiment)
     run_id = service.new_id()
@@ -100,6 +101,7 @@ def check_patch(patch: Mapping[str, Any], into: Problems | None = None) -> None:
     if patch.get("deleted") is not None and not isinstance(patch["deleted"], bool):
         problems.add("deleted", "must be true (archive the run) or false (unarchive it)")
     if into is None:
+        models.check(models.RunMerge, present(patch), problems)
         raise_problems(problems)
 
 

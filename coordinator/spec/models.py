@@ -331,9 +331,9 @@ class RunValue(Model):
     value_stddev: Annotated[Number, Field(ge=0)] | None = None
 
 
-class RunMerge(Model):
-    """MERGE of a training run; a new run outside an experiment takes the same fields but
-    files and deleted."""
+class ProjectRunCreate(Model):
+    """A new training run outside an experiment (`sigopt.create_run`, `upload_runs`): the
+    fields of a MERGE but files and deleted."""
 
     values: dict[str, RunValue] | None = None
     state: RunStates | None = None
@@ -349,13 +349,18 @@ class RunMerge(Model):
     sys_metadata: Stored = None
     dev_metadata: Stored = None
     favorite: Stored = None
-    files: Stored = None
     tags: Stored = None
+
+
+class RunMerge(ProjectRunCreate):
+    """MERGE of a training run."""
+
+    files: Stored = None
     deleted: bool | None = None
 
 
 class RunBatch(Model):
-    runs: Annotated[list[RunMerge], Field(min_length=1)]
+    runs: Annotated[list[ProjectRunCreate], Field(min_length=1)]
     fields: Literal["id"] | None = Field(None, description="id: answer with the ids only")
 
 
@@ -386,7 +391,8 @@ BODIES: dict[str, type[Model]] = {
     "SuggestionUpdate": SuggestionUpdate, "QueuedSuggestionCreate": QueuedSuggestionCreate,
     "ObservationCreate": ObservationCreate, "ObservationBatch": ObservationBatch,
     "ObservationUpdate": ObservationUpdate, "ProjectCreate": ProjectCreate,
-    "RunCreate": RunCreate, "RunMerge": RunMerge, "RunBatch": RunBatch,
+    "RunCreate": RunCreate, "ProjectRunCreate": ProjectRunCreate, "RunMerge": RunMerge,
+    "RunBatch": RunBatch,
     "CheckpointCreate": CheckpointCreate, "FileCreate": FileCreate,
 }
 

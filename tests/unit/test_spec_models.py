@@ -3,12 +3,13 @@ they refuse is refused even where a hand-written check would let it through."""
 
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
 
-from coordinator.api import bodies, runs
-from coordinator.errors import ConfigError
+import pytest
+
+from coordinator.api import bodies, openapi, runs
+from coordinator.api.routes import ENDPOINTS
+from coordinator.errors import ConfigError, InvalidInput
 from coordinator.spec import config, models
 from coordinator.spec.update import validate_update
 from coordinator.spec.validation import Problems
@@ -87,3 +88,25 @@ def test_every_request_body_has_a_json_schema():
         assert name in found
     assert "linear_constraints" in found["ExperimentBody"]["properties"]
     assert found["Parameter"]["additionalProperties"] is False
+
+
+def test_an_api_body_is_refused_where_only_the_model_looks():
+    """A run value's name has no hand-written check; the model's limit applies."""
+    with pytest.raises(InvalidInput) as caught:
+        runs.check_patch({"values": {"acc": {"value": 1, "name": "x" * 101}}})
+    assert str(caught.value) == "values.acc.name: must be at most 100 characters"
+
+
+def test_the_openapi_request_bodies_are_the_models():
+    document = openapi.document()
+    components = document["components"]["schemas"]
+    assert document["openapi"] == "3.1.0"
+    for name, schema in models.schemas().items():
+        assert components[name] == schema
+    for endpoint in ENDPOINTS:
+        if endpoint.body:
+            assert endpoint.body in models.BODIES, endpoint
+    assert components["ObservationCreate"]["additionalProperties"] is False
+    assert set(components["ObservationCreate"]["properties"]) == set(bodies.OBSERVATION_KEYS)
+    assert "put" in document["paths"]["/v1/uploads/{file_id}"]
+    assert document["paths"]["/v1/uploads/{file_id}"]["put"]["security"] == []
