@@ -1,0 +1,81 @@
+"""The broad benchmark suite: its known minima are where it says, its tuning tasks give a real
+cross-validated loss, and the suite report judges medians and ranks as documented."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import suite_report
+from benchmarks.optimizer_problems import problems
+from benchmarks.suite_problems import ARGMIN, suite
+from benchmarks.tuning_tasks import tasks
+
+
+def test_the_suite_covers_what_the_issue_asks_for():
+    found = suite()
+    assert len({**found, **tasks()}) >= 16 and len(tasks()) >= 6
+    dims = [len(p.parameters) for p in found.values()]
+    assert min(dims) == 2 and max(dims) == 20
+    assert sum(p.noise > 0 for p in found.values()) >= 4
+    assert any(any(x.type == "categorical" for x in p.parameters) for p in found.values())
+    assert any(any(x.type == "int" for x in p.parameters) for p in found.values())
+    assert set(problems()) >= set(found) | set(tasks())
+
+
+@pytest.mark.parametrize("name", sorted(suite()))
+def test_each_known_minimum_is_taken_at_its_argmin_and_nowhere_lower(name):
+    problem = suite()[name]
+    assert math.isclose(problem.function(ARGMIN[name]), problem.minimum, abs_tol=1e-6)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        point = {p.name: _draw(p, rng) for p in problem.parameters}
+        assert problem.function(point) >= problem.minimum - 1e-6
+
+
+def _draw(parameter, rng):
+    if parameter.type == "categorical":
+        return parameter.categories[rng.integers(len(parameter.categories))]
+    if parameter.type == "int":
+        return int(rng.integers(int(parameter.low), int(parameter.high) + 1))
+    return float(rng.uniform(parameter.low, parameter.high))
+
+
+def test_a_tuning_task_is_a_deterministic_cross_validated_loss():
+    task = tasks()["logreg-breast-cancer"]
+    assert task.tuning and math.isnan(task.minimum)
+    point = {p.name: _draw(p, np.random.default_rng(1)) for p in task.parameters}
+    first, second = task.function(point), task.function(point)
+    assert first == second and 0 <= first < 1
+
+
+def _row(problem, contender, seed, value, tuning=False):
+    key = "best" if tuning else "regret"
+    return {"problem": problem, "contender": contender, "q": 4, "seed": seed, key: value,
+            "tuning": tuning}
+
+
+def test_the_report_compares_medians_with_the_best_peer_and_random():
+    rows = [_row("f", "celeriac", s, v) for s, v in enumerate([-3, -2, -1])]
+    rows += [_row("f", "optuna", s, v) for s, v in enumerate([-2.5, -2, 0])]  # median -2
+    rows += [_row("f", "random", s, 0.0) for s in range(3)]
+    rows += [_row("g", "celeriac", s, 1.0) for s in range(3)]
+    rows += [_row("g", "random", s, 0.5) for s in range(3)]
+    (f, g) = sorted(suite_report.verdicts(rows), key=lambda v: v.problem)
+    assert f.medians == {"celeriac": -2, "optuna": -2, "random": 0.0}
+    assert f.best_peer == "optuna" and f.at_or_below_best_peer and not f.behind_random
+    assert g.best_peer == "random" and not g.at_or_below_best_peer and g.behind_random
+    text = suite_report.render(rows, 4)
+    assert "on 1 of 2 problems (50 %); behind random search on 1: g." in text
+
+
+def test_tuning_ranks_share_ties_and_skip_seeds_not_everyone_ran():
+    rows = [_row("t", "celeriac", 0, 0.1, True), _row("t", "optuna", 0, 0.1, True),
+            _row("t", "random", 0, 0.3, True), _row("t", "celeriac", 1, 0.2, True),
+            _row("t", "optuna", 1, 0.1, True), _row("t", "random", 1, 0.3, True),
+            _row("t", "celeriac", 2, 0.0, True)]  # seed 2: the others did not run it
+    ranks, pairs = suite_report.mean_ranks(rows)
+    assert pairs == 2
+    assert ranks == {"celeriac": (1.5 + 2) / 2, "optuna": (1.5 + 1) / 2, "random": 3.0}
