@@ -24,6 +24,7 @@ knew, against how fast the best so far moves). Example quick run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import heapq
 import json
 import os
@@ -350,6 +351,36 @@ def delays(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def speedup(results: list[dict[str, Any]], base: int = 1, budget_of: dict[str, int] | None = None
+            ) -> str:
+    """How many evaluations each q needs to reach the median regret q=`base` has at budget B,
+    as a multiple of B (runs with a larger budget, `--budget-scale`, show it beyond 1): read
+    off the median best-so-far curve over seeds. With q workers the wall-clock speed-up is
+    q divided by that multiple."""
+    budgets = budget_of or {name: p.budget for name, p in problems().items()}
+    curves_by = _curves(results)
+    lines = ["| problem | contender | q | seeds | q=1 median at B | evaluations to reach it "
+             "| multiple of B | wall-clock speed-up |", "|---|---|---|---|---|---|---|---|"]
+    for (prob, name, q), runs in sorted(curves_by.items()):
+        sequential = [run for run in curves_by.get((prob, name, base), [])
+                      if len(run) >= budgets[prob]]
+        if q == base or not sequential:
+            continue
+        budget = budgets[prob]
+        target = float(np.median([run[budget - 1] for run in sequential]))
+        length = min(len(run) for run in runs)
+        median = np.median(np.array([run[:length] for run in runs]), axis=0)
+        reached = np.flatnonzero(median <= target + 1e-9)
+        if reached.size:
+            n = int(reached[0]) + 1
+            lines.append(f"| {prob} | {name} | {q} | {len(runs)} | {target:.2f} | {n} | "
+                         f"{n / budget:.2f} | {q * budget / n:.1f}x |")
+        else:
+            lines.append(f"| {prob} | {name} | {q} | {len(runs)} | {target:.2f} | "
+                         f"> {length} | > {length / budget:.2f} | < {q * budget / length:.1f}x |")
+    return "\n".join(lines)
+
+
 def pipeline(results: list[dict[str, Any]]) -> str:
     """How much each point chosen in the second half of the budget gains over what its
     optimizer knew, against how fast the best so far moves.
@@ -400,6 +431,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="append raw results as JSON lines")
     parser.add_argument("--report", nargs="*", default=None, help="only print tables from files")
     parser.add_argument("--plot", default=None, help="write the timing figure (svg or png)")
+    parser.add_argument("--budget-scale", type=float, default=1.0,
+                        help="run every problem with this multiple of its budget")
     parser.add_argument("--curves", action="store_true",
                         help="with --report: median best-so-far after each evaluation")
     args = parser.parse_args()
@@ -409,11 +442,12 @@ def main() -> None:
         if args.curves:
             print(curves(results))
             print(delays(results))
+            print(speedup(results))
             print(pipeline(results))
         return
     options = json.loads(args.settings)
     tasks = _tasks(args)
-    results = _execute(tasks, options, args.jobs, args.out)
+    results = _execute(tasks, options, args.jobs, args.out, args.budget_scale)
     if results:
         print(report([r for r in results if not r.get("tuning")]))
     timings = []
@@ -485,8 +519,12 @@ def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
     return tasks
 
 
-def _one(task: tuple[str, str, int, int, dict[str, Any]]) -> dict[str, Any]:
-    return run(_problems()[task[0]], *task[1:])
+def _one(task: tuple[str, str, int, int, dict[str, Any], float]) -> dict[str, Any]:
+    problem = _problems()[task[0]]
+    scale = task[5]
+    if scale != 1.0:
+        problem = dataclasses.replace(problem, budget=max(1, round(problem.budget * scale)))
+    return run(problem, *task[1:5])
 
 
 _PROBLEMS: dict[str, Problem] = {}
@@ -499,8 +537,9 @@ def _problems() -> dict[str, Problem]:
     return _PROBLEMS
 
 
-def _execute(tasks: list, options: dict[str, Any], jobs: int, out: str | None) -> list[dict]:
-    full = [(*t, options) for t in tasks]
+def _execute(tasks: list, options: dict[str, Any], jobs: int, out: str | None,
+             scale: float = 1.0) -> list[dict]:
+    full = [(*t, options, scale) for t in tasks]
     results = []
     if jobs > 1:
         from multiprocessing import Pool

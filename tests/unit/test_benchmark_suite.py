@@ -79,3 +79,18 @@ def test_tuning_ranks_share_ties_and_skip_seeds_not_everyone_ran():
     ranks, pairs = suite_report.mean_ranks(rows)
     assert pairs == 2
     assert ranks == {"celeriac": (1.5 + 2) / 2, "optuna": (1.5 + 1) / 2, "random": 3.0}
+
+
+def test_speedup_reads_the_evaluations_q_needs_to_reach_sequential_at_its_budget():
+    from benchmarks.optimizer_bench import speedup
+
+    rows = [{"problem": "p", "contender": "c", "q": 1, "seed": s, "curve": [3, 2, 1, 0]}
+            for s in range(3)]
+    rows += [{"problem": "p", "contender": "c", "q": 8, "seed": s,
+              "curve": [3, 3, 2, 2, 1, 1, 0.5, 0.5]} for s in range(3)]
+    rows += [{"problem": "p", "contender": "c", "q": 4, "seed": 0, "curve": [3, 3, 3, 3]}]
+    table = speedup(rows, budget_of={"p": 4})
+    assert "| p | c | 8 | 3 | 0.00 | > 8 | > 2.00 | < 4.0x |" in table
+    rows[3:6] = [{**r, "curve": [3, 2, 2, 1, 0, 0, 0, 0]} for r in rows[3:6]]
+    assert "| p | c | 8 | 3 | 0.00 | 5 | 1.25 | 6.4x |" in speedup(rows, budget_of={"p": 4})
+    assert "| p | c | 4 | 1 | 0.00 | > 4 | > 1.00 | < 4.0x |" in table
