@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator.infra.connection import broker_url
+from coordinator.infra.connection import broker_url, is_amqp, resolve_broker_url
 from coordinator.infra.tls import tls_options
 from coordinator.state import keys
 
@@ -18,28 +18,41 @@ DEFAULT_QUEUE = "celeriac"
 VISIBILITY_TIMEOUT = 8 * 3600
 
 
-def celery_settings(redis_url: str) -> dict[str, Any]:
-    settings = _base_settings(redis_url)
-    tls = tls_options(redis_url)
+def celery_settings(redis_url: str, broker: str | None = None) -> dict[str, Any]:
+    """`redis_url` is the state Redis; the broker is `broker`, else CELERIAC_BROKER_URL, else
+    that same Redis."""
+    broker = broker or resolve_broker_url(redis_url)
+    settings = _base_settings(broker)
+    tls = {} if is_amqp(broker) else tls_options(broker)
     if tls:  # never kombu's silent CERT_NONE default for rediss://
         settings["broker_use_ssl"] = tls
     return settings
 
 
-def _base_settings(redis_url: str) -> dict[str, Any]:
+def _transport_options(broker: str) -> dict[str, Any]:
+    if is_amqp(broker):
+        # RabbitMQ redelivers an unacknowledged message as soon as its consumer's connection
+        # drops, and closes a channel whose delivery stays unacknowledged past the server's
+        # consumer_timeout (30 min by default): set it above the longest evaluation
+        # (docs/operations.md). The claim fences a redelivery either way.
+        return {"confirm_publish": True}
     return {
-        "broker_url": broker_url(redis_url),
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        "global_keyprefix": keys.BROKER_PREFIX,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 25,
+        "retry_on_timeout": True,
+    }
+
+
+def _base_settings(broker: str) -> dict[str, Any]:
+    return {
+        "broker_url": broker_url(broker),
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
-        "broker_transport_options": {
-            "visibility_timeout": VISIBILITY_TIMEOUT,
-            "global_keyprefix": keys.BROKER_PREFIX,
-            "socket_timeout": 30,
-            "socket_connect_timeout": 5,
-            "socket_keepalive": True,
-            "health_check_interval": 25,
-            "retry_on_timeout": True,
-        },
+        "broker_transport_options": _transport_options(broker),
         "result_backend": None,
         "task_ignore_result": True,
         "task_serializer": "json",

@@ -1,4 +1,5 @@
-"""Where Redis is: --redis-url, else CELERIAC_REDIS_URL, else the embedded server."""
+"""Where Redis is: --redis-url, else CELERIAC_REDIS_URL, else the embedded server; and where
+Celery's broker is: CELERIAC_BROKER_URL, else that same Redis."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from coordinator.infra.embedded import default_embedded
 from coordinator.infra.tls import redis_py_options
 
 ENV_URL = "CELERIAC_REDIS_URL"
+BROKER_ENV = "CELERIAC_BROKER_URL"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+AMQP_SCHEMES = ("amqp://", "amqps://")
 
 
 def resolve_url(explicit: str | None = None) -> str:
@@ -21,6 +25,22 @@ def resolve_url(explicit: str | None = None) -> str:
     if url:
         return url
     return default_embedded().ensure_running()
+
+
+def resolve_broker_url(state_url: str) -> str:
+    """CELERIAC_BROKER_URL (a Redis or RabbitMQ URL) if set, else the state Redis."""
+    url = os.environ.get(BROKER_ENV, "").strip()
+    if not url:
+        return state_url
+    if not url.startswith(REDIS_SCHEMES + AMQP_SCHEMES):
+        raise RedisUnavailable(f"{BROKER_ENV}={redact(url)!r}: give a redis://, rediss://, "
+                               f"unix://, amqp:// or amqps:// URL, or unset it to use the state "
+                               f"Redis as the broker")
+    return url
+
+
+def is_amqp(url: str) -> bool:
+    return url.startswith(AMQP_SCHEMES)
 
 
 def connect(url: str, retries: int = 40) -> redis.Redis:

@@ -7,6 +7,7 @@ from celery import Celery
 from coordinator.engine.backlog import MODEL_FREE, RUN_LOOP, BacklogKeeper, KeeperThread, refresh
 from coordinator.infra import interrupts
 from coordinator.infra.celery_config import DEFAULT_QUEUE, TASK_NAME, celery_settings
+from coordinator.infra.connection import resolve_broker_url
 from coordinator.infra.timing import Timing
 from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment
@@ -24,6 +25,7 @@ class TaskSender:
     def __init__(self, redis_url: str, queue: str = DEFAULT_QUEUE) -> None:
         self.app = Celery("celeriac-coordinator", set_as_current=False)
         self.app.conf.update(celery_settings(redis_url))
+        self.broker_url = resolve_broker_url(redis_url)
         # Workers' received/started/succeeded events are what Flower shows; a task-sent event
         # per dispatch would double the coordinator's publishes for little.
         self.app.conf.task_send_sent_event = False

@@ -180,10 +180,13 @@ class NoWorkerHint:
         open_now = store.suggestions(self.experiment.id, store.open_ids(self.experiment.id))
         if any(s.claimed for s in open_now):
             return
-        where = redact(getattr(self.sender, "redis_url", "") or "this Redis")
+        state = getattr(self.sender, "redis_url", "") or "this Redis"
+        broker = getattr(self.sender, "broker_url", "") or state
+        where = redact(state) if broker == state else \
+            f"{redact(state)} CELERIAC_BROKER_URL={redact(broker)}"
         log.warning("no worker has claimed a suggestion in %g s: start workers with "
                     "`CELERIAC_REDIS_URL=%s celery -A worker worker -Q %s` (same Redis, same "
-                    "queue), or pass --workers N", self.timeout, where,
+                    "broker, same queue), or pass --workers N", self.timeout, where,
                     getattr(self.sender, "queue", "celeriac"))
 
 

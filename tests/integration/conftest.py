@@ -35,6 +35,7 @@ def env(redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
     values = {**os.environ, "CELERIAC_REDIS_URL": redis_server.url,
               "CELERIAC_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1", **FAST_TIMING}
     values.pop("COLUMNS", None)
+    values.pop("CELERIAC_BROKER_URL", None)  # the state Redis is the broker unless a test says
     return values
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from coordinator.cli.main import cli
-from coordinator.infra.connection import ENV_URL
+from coordinator.infra.connection import BROKER_ENV, ENV_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def compose() -> dict:
 
 def test_compose_has_redis_with_aof_coordinator_worker_and_flower():
     services = compose()["services"]
-    assert set(services) == {"redis", "coordinator", "worker", "flower"}
+    assert set(services) == {"redis", "rabbitmq", "coordinator", "worker", "flower"}
     command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in command and "noeviction" in command
 
@@ -29,6 +29,16 @@ def test_every_celeriac_service_reads_redis_from_the_same_variable_as_the_code()
     for name in ("coordinator", "worker", "flower"):
         assert ENV_URL in services[name]["environment"], name
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_rabbitmq_is_an_opt_in_broker_every_celeriac_service_is_told_of():
+    services = compose()["services"]
+    assert services["rabbitmq"]["profiles"] == ["rabbitmq"]
+    assert "consumer_timeout" in services["rabbitmq"]["environment"][
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    for name in ("coordinator", "worker", "flower"):
+        assert services[name]["environment"][BROKER_ENV] == "${CELERIAC_BROKER_URL:-}", name
+        assert services[name]["depends_on"]["rabbitmq"]["required"] is False, name
 
 
 def test_worker_and_flower_use_the_worker_app_and_the_coordinator_a_real_command():

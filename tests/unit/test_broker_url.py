@@ -1,0 +1,42 @@
+"""CELERIAC_BROKER_URL puts Celery's broker apart from the state Redis: a Redis or RabbitMQ
+URL, with the Redis-only transport options left out for RabbitMQ."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.errors import RedisUnavailable
+from coordinator.infra.celery_config import celery_settings
+from coordinator.infra.connection import BROKER_ENV, resolve_broker_url
+
+STATE = "redis://127.0.0.1:6379/0"
+
+
+def test_without_it_the_state_redis_is_the_broker(monkeypatch):
+    monkeypatch.delenv(BROKER_ENV, raising=False)
+    settings = celery_settings(STATE)
+    assert settings["broker_url"] == STATE
+    assert settings["broker_transport_options"]["global_keyprefix"] == "celeriac:broker:"
+
+
+def test_a_rabbitmq_broker_gets_publisher_confirms_and_no_redis_options(monkeypatch):
+    monkeypatch.setenv(BROKER_ENV, "amqp://guest:secret@mq.internal:5672//")
+    settings = celery_settings(STATE)
+    assert settings["broker_url"] == "amqp://guest:secret@mq.internal:5672//"
+    assert settings["broker_transport_options"] == {"confirm_publish": True}
+    assert "broker_use_ssl" not in settings
+    assert settings["task_acks_late"] and settings["worker_prefetch_multiplier"] == 1
+
+
+def test_a_second_redis_can_be_the_broker(monkeypatch):
+    monkeypatch.setenv(BROKER_ENV, "unix:///run/broker.sock")
+    assert celery_settings(STATE)["broker_url"] == "redis+socket:///run/broker.sock"
+
+
+def test_an_unknown_scheme_is_refused_naming_the_variable_without_the_password(monkeypatch):
+    monkeypatch.setenv(BROKER_ENV, "sqs://key:secret@queue")
+    with pytest.raises(RedisUnavailable) as caught:
+        resolve_broker_url(STATE)
+    text = str(caught.value)
+    assert text.startswith("CELERIAC_BROKER_URL=") and "amqp://" in text
+    assert "secret" not in text and "\n" not in text
