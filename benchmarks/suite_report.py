@@ -7,6 +7,10 @@ mean rank per (task, seed) in the manner of Bayesmark (rank 1 is the lowest best
 share the mean rank; only seeds every contender finished are ranked). Example:
 
     python benchmarks/suite_report.py /tmp/q4.jsonl /tmp/q4-skopt.jsonl --q 4
+
+A file given as `PATH=LABEL` has its Celeriac rows renamed LABEL (a settings variant, run
+with optimizer_bench --settings); `--ours LABEL` judges that variant instead of the default,
+and `--compare LABEL` adds which problems the variant helps and hurts against the default.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ def score(row: dict[str, Any]) -> float:
 
 def load(paths: Iterable[str], q: int) -> list[dict[str, Any]]:
     rows = []
-    for path in paths:
+    for given in paths:
+        path, _, label = given.partition("=")
         with open(path) as handle:
-            rows += [row for line in handle if line.strip()
+            found = [row for line in handle if line.strip()
                      for row in [json.loads(line)] if row.get("q") == q and "contender" in row]
+        rows += [{**row, "contender": label} if label and row["contender"] == OURS else row
+                 for row in found]
     return rows
 
 
@@ -54,10 +61,11 @@ class Verdict:
     medians: dict[str, float]  # contender -> median score
     seeds: int  # seeds Celeriac ran
     best_peer: str | None
+    judged: str = OURS  # the Celeriac contender (or variant) judged
 
     @property
     def ours(self) -> float:
-        return self.medians.get(OURS, math.nan)
+        return self.medians.get(self.judged, math.nan)
 
     @property
     def at_or_below_best_peer(self) -> bool:
@@ -68,18 +76,18 @@ class Verdict:
         return ANCHOR in self.medians and self.ours > self.medians[ANCHOR] + TIE
 
 
-def verdicts(rows: list[dict[str, Any]]) -> list[Verdict]:
+def verdicts(rows: list[dict[str, Any]], ours: str = OURS) -> list[Verdict]:
     tuning = {row["problem"] for row in rows if row.get("tuning")}
     found = []
     for problem, by_contender in scores(rows).items():
-        if OURS not in by_contender:
+        if ours not in by_contender:
             continue
         medians = {name: statistics.median(seeds.values())
                    for name, seeds in by_contender.items() if seeds}
         peers = [name for name in medians if not name.startswith(OURS)]
         best = min(peers, key=lambda name: medians[name]) if peers else None
         found.append(Verdict(problem, problem in tuning, medians,
-                             len(by_contender[OURS]), best))
+                             len(by_contender[ours]), best, ours))
     return found
 
 
@@ -115,10 +123,10 @@ def mean_ranks(rows: list[dict[str, Any]]) -> tuple[dict[str, float], int]:
     return {name: statistics.fmean(ranks) for name, ranks in totals.items()}, pairs
 
 
-def render(rows: list[dict[str, Any]], q: int) -> str:
-    found = verdicts(rows)
+def render(rows: list[dict[str, Any]], q: int, ours: str = OURS) -> str:
+    found = verdicts(rows, ours)
     contenders = sorted({name for v in found for name in v.medians},
-                        key=lambda name: (name != OURS, name))
+                        key=lambda name: (not name.startswith(OURS), name))
     head = "| problem | seeds | " + " | ".join(contenders) + " | at/below best peer | " \
         "behind random |"
     lines = [f"### Suite at q={q}: median log10 regret (tuning tasks: median best CV loss)",
@@ -134,7 +142,7 @@ def render(rows: list[dict[str, Any]], q: int) -> str:
                      f"{'BEHIND' if v.behind_random else 'no'} |")
     won = sum(v.at_or_below_best_peer for v in found)
     behind = [v.problem for v in found if v.behind_random]
-    lines += ["", f"Celeriac at or below the best peer (bold) on {won} of {len(found)} "
+    lines += ["", f"{ours} at or below the best peer (bold) on {won} of {len(found)} "
               f"problems ({100 * won / max(len(found), 1):.0f} %); behind random search on "
               f"{len(behind)}" + (f": {', '.join(sorted(behind))}" if behind else "") + "."]
     ranks, pairs = mean_ranks(rows)
@@ -145,12 +153,33 @@ def render(rows: list[dict[str, Any]], q: int) -> str:
     return "\n".join(lines)
 
 
+def compare(rows: list[dict[str, Any]], variant: str, base: str = OURS) -> str:
+    """The problems a variant's median helps and hurts against the default's."""
+    helps, hurts = [], []
+    for problem, by_contender in sorted(scores(rows).items()):
+        if variant in by_contender and base in by_contender:
+            new = statistics.median(by_contender[variant].values())
+            old = statistics.median(by_contender[base].values())
+            if new < old - TIE:
+                helps.append(f"{problem} ({old:.3g} -> {new:.3g})")
+            elif new > old + TIE:
+                hurts.append(f"{problem} ({old:.3g} -> {new:.3g})")
+    return (f"{variant} against {base}: helps {len(helps)}: {', '.join(helps) or 'none'}; "
+            f"hurts {len(hurts)}: {', '.join(hurts) or 'none'}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="JSON lines written by optimizer_bench --out")
     parser.add_argument("--q", type=int, default=4)
+    parser.add_argument("--ours", default=OURS, help="the Celeriac contender or variant judged")
+    parser.add_argument("--compare", action="append", default=[],
+                        help="a variant label: which problems it helps and hurts")
     args = parser.parse_args()
-    print(render(load(args.files, args.q), args.q))
+    rows = load(args.files, args.q)
+    print(render(rows, args.q, args.ours))
+    for variant in args.compare:
+        print("\n" + compare(rows, variant))
 
 
 if __name__ == "__main__":

@@ -94,3 +94,24 @@ def test_speedup_reads_the_evaluations_q_needs_to_reach_sequential_at_its_budget
     rows[3:6] = [{**r, "curve": [3, 2, 2, 1, 0, 0, 0, 0]} for r in rows[3:6]]
     assert "| p | c | 8 | 3 | 0.00 | 5 | 1.25 | 6.4x |" in speedup(rows, budget_of={"p": 4})
     assert "| p | c | 4 | 1 | 0.00 | > 4 | > 1.00 | < 4.0x |" in table
+
+
+def test_a_labelled_variant_is_judged_and_compared_with_the_default(tmp_path):
+    import json
+
+    default = [_row("f", "celeriac", s, -1.0) for s in range(3)] + \
+        [_row("g", "celeriac", s, -2.0) for s in range(3)] + \
+        [_row("f", "random", s, 0.0) for s in range(3)]
+    variant = [_row("f", "celeriac", s, -3.0) for s in range(3)] + \
+        [_row("g", "celeriac", s, 1.0) for s in range(3)]
+    paths = []
+    for name, rows in (("base", default), ("variant", variant)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(str(path))
+    rows = suite_report.load([paths[0], paths[1] + "=celeriac-x"], 4)
+    assert {r["contender"] for r in rows} == {"celeriac", "celeriac-x", "random"}
+    (f, _) = sorted(suite_report.verdicts(rows, "celeriac-x"), key=lambda v: v.problem)
+    assert f.ours == -3.0 and f.best_peer == "random"
+    assert suite_report.compare(rows, "celeriac-x") == (
+        "celeriac-x against celeriac: helps 1: f (-1 -> -3); hurts 1: g (-2 -> 1).")
