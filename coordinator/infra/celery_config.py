@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.infra import sentinel
 from coordinator.infra.connection import broker_url, is_amqp, resolve_broker_url
 from coordinator.infra.tls import tls_options
 from coordinator.state import keys
@@ -36,7 +37,9 @@ def _transport_options(broker: str) -> dict[str, Any]:
         # consumer_timeout (30 min by default): set it above the longest evaluation
         # (docs/operations.md). The claim fences a redelivery either way.
         return {"confirm_publish": True}
+    found = sentinel.kombu_url(broker)[1] if sentinel.is_sentinel(broker) else {}
     return {
+        **found,  # master_name (and the sentinels' password) through Sentinel
         "visibility_timeout": VISIBILITY_TIMEOUT,
         "global_keyprefix": keys.BROKER_PREFIX,
         "socket_timeout": 30,

@@ -11,7 +11,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from coordinator.errors import RedisUnavailable
+from coordinator.infra import sentinel
 from coordinator.infra.embedded import default_embedded
+from coordinator.infra.sentinel import is_sentinel
 from coordinator.infra.tls import redis_py_options
 
 ENV_URL = "CELERIAC_REDIS_URL"
@@ -32,10 +34,10 @@ def resolve_broker_url(state_url: str) -> str:
     url = os.environ.get(BROKER_ENV, "").strip()
     if not url:
         return state_url
-    if not url.startswith(REDIS_SCHEMES + AMQP_SCHEMES):
+    if not url.startswith((*REDIS_SCHEMES, *AMQP_SCHEMES, sentinel.SCHEME)):
         raise RedisUnavailable(f"{BROKER_ENV}={redact(url)!r}: give a redis://, rediss://, "
-                               f"unix://, amqp:// or amqps:// URL, or unset it to use the state "
-                               f"Redis as the broker")
+                               f"unix://, redis+sentinel://, amqp:// or amqps:// URL, or unset "
+                               f"it to use the state Redis as the broker")
     return url
 
 
@@ -47,13 +49,14 @@ def connect(url: str, retries: int = 40) -> redis.Redis:
     """A client that rides out a Redis restart: retries with backoff for about half a minute."""
     tcp = {} if url.startswith("unix://") else {"socket_keepalive": True,
                                                 **redis_py_options(url)}
+    options = {"decode_responses": True, "socket_connect_timeout": 5,
+               "health_check_interval": 25, **tcp,
+               "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=retries),
+               "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
+    if is_sentinel(url):
+        return sentinel.primary(url, **options)
     try:
-        client = redis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=5, health_check_interval=25,
-            **tcp,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=retries),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-        )
+        client = redis.Redis.from_url(url, **options)
     except ValueError as exc:
         raise RedisUnavailable(f"invalid Redis URL {url!r}: {exc}") from None
     return client
@@ -71,7 +74,10 @@ def check(url: str) -> None:
 
 
 def broker_url(url: str) -> str:
-    """kombu spells unix sockets `redis+socket://`."""
+    """kombu spells unix sockets `redis+socket://` and sentinels `sentinel://` (one per host;
+    the service name goes in the transport options, celery_config)."""
+    if is_sentinel(url):
+        return sentinel.kombu_url(url)[0]
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://"):]
     return url

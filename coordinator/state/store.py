@@ -27,6 +27,7 @@ from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state import keys, scripts
 from coordinator.state.records import ObservationRecord, Report, Suggestion
+from coordinator.state.replication import Replication
 from coordinator.state.states import (
     CheckpointReply,
     ClaimReply,
@@ -110,9 +111,22 @@ class Store:
         self.redis: Any = client
         self._scripts = {name: client.register_script(scripts.source(name))
                          for name in (*scripts.REPLIES, *scripts.UNTYPED)}
+        self.replication = Replication.for_client(client)
 
     def _run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
         return self._scripts[name](keys=list(keys_), args=list(args))
+
+    def _run_durable(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+        """_run, then WAIT on the same connection for the replicas (state.replication)."""
+        wanted = self.replication
+        if not wanted.waiting():
+            return self._run(name, keys_, args)
+        pipe = self.redis.pipeline(transaction=False)
+        self._scripts[name](keys=list(keys_), args=list(args), client=pipe)
+        pipe.execute_command("WAIT", wanted.replicas, wanted.timeout_ms)
+        result, acknowledged = pipe.execute()
+        wanted.record(int(acknowledged))
+        return result
 
     # ids and experiments -------------------------------------------------------------------
 
@@ -285,12 +299,16 @@ class Store:
         assert observation.suggestion is not None
         k = keys.ExperimentKeys(observation.experiment)
         sid = observation.suggestion
-        result = self._run("observe",
-                           [k.meta, k.suggestion(sid), k.leases, k.open, k.open_points,
-                            k.observations, k.events],
-                           [sid, observation.id, "" if epoch is None else epoch,
-                            observation.to_json(), int(observation.failed)])
-        return ObserveReply(result[0])
+        result = self._run_durable("observe",
+                                   [k.meta, k.suggestion(sid), k.leases, k.open, k.open_points,
+                                    k.observations, k.events],
+                                   [sid, observation.id, "" if epoch is None else epoch,
+                                    observation.to_json(), int(observation.failed)])
+        reply = ObserveReply(result[0])
+        if reply is ObserveReply.CLOSED and \
+                self.redis.hget(k.suggestion(sid), "observation") == observation.id:
+            return ObserveReply.OK  # a retry after a lost reply: the first attempt recorded it
+        return reply
 
     def sweep_one(self, experiment_id: str, suggestion_id: str, failure: ObservationRecord,
                   max_attempts: int, claim_ms: int) -> SweepReply:
@@ -455,8 +473,9 @@ class Store:
     def observe_assignments(self, observation: ObservationRecord) -> None:
         """Raises ExperimentNotFound when the experiment is unknown or deleted."""
         k = keys.ExperimentKeys(observation.experiment)
-        result = self._run("observe_assignments", [k.meta, k.observations, k.events],
-                           [observation.id, observation.to_json(), int(observation.failed)])
+        result = self._run_durable("observe_assignments", [k.meta, k.observations, k.events],
+                                   [observation.id, observation.to_json(),
+                                    int(observation.failed)])
         if ObserveAssignmentsReply(result[0]) is ObserveAssignmentsReply.NO_EXPERIMENT:
             raise _no_experiment(observation.experiment)
 

@@ -1,0 +1,44 @@
+"""How durable writes wait for replicas: only through Sentinel by default, set by the
+environment, and paused after a wait the replicas did not answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.errors import ConfigError
+from coordinator.state import replication
+from coordinator.state.replication import REPLICAS_ENV, TIMEOUT_ENV, Replication
+
+
+def test_a_single_redis_waits_for_nothing(fake_redis, monkeypatch):
+    monkeypatch.delenv(REPLICAS_ENV, raising=False)
+    wanted = Replication.for_client(fake_redis)
+    assert wanted.replicas == 0 and not wanted.waiting()
+
+
+def test_the_environment_sets_the_replicas_and_the_timeout(fake_redis, monkeypatch):
+    monkeypatch.setenv(REPLICAS_ENV, "2")
+    monkeypatch.setenv(TIMEOUT_ENV, "250")
+    wanted = Replication.for_client(fake_redis)
+    assert (wanted.replicas, wanted.timeout_ms) == (2, 250) and wanted.waiting()
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(fake_redis, monkeypatch):
+    monkeypatch.setenv(TIMEOUT_ENV, "soon")
+    with pytest.raises(ConfigError) as caught:
+        Replication.for_client(fake_redis)
+    assert str(caught.value) == "CELERIAC_REDIS_WAIT_MS: 'soon' must be a whole number from " \
+                                "1 to 60000"
+
+
+def test_a_short_wait_pauses_waiting_and_is_counted(monkeypatch, caplog):
+    clock = [100.0]
+    monkeypatch.setattr(replication.time, "monotonic", lambda: clock[0])
+    wanted = Replication(replicas=1)
+    wanted.record(1)
+    assert wanted.waiting() and wanted.short == 0
+    wanted.record(0)
+    assert not wanted.waiting() and wanted.short == 1
+    assert "reached 0 of 1 replicas" in caplog.text
+    clock[0] += replication.DEGRADED_PAUSE
+    assert wanted.waiting()
