@@ -257,11 +257,14 @@ def suggestions_command(ctx: Context, words: tuple[str, ...], state: str | None)
 @pass_context
 def export(ctx: Context, experiment_id: str, fmt: str, output: str | None) -> None:
     """Every observation: ids, assignments, metric values, failure reason, metadata."""
-    text = views.export(ctx.service, experiment_id, fmt)
+    pieces = views.export_stream(ctx.service, experiment_id, fmt)
     if output:
-        Path(output).write_text(text)
+        with Path(output).open("w") as handle:
+            for piece in pieces:
+                handle.write(piece)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        for piece in pieces:
+            click.echo(piece, nl=False)
 
 
 @click.command(name="list")

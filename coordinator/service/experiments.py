@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from coordinator.engine.suggester import Suggester
@@ -248,9 +248,10 @@ class Service:
                 metadata=old.metadata if metadata is None else metadata)
         return self.store.update_observation(experiment.id, observation_id, change)
 
-    def observation_texts(self, experiment_id: str) -> list[str]:
-        """The stored JSON of every observation, oldest first, unparsed (for export)."""
-        return self.store.observation_texts(experiment_id)
+    def observation_chunks(self, experiment_id: str) -> Iterator[list[str]]:
+        """The stored JSON of every observation, oldest first, unparsed, a chunk at a time
+        (export streams them)."""
+        return self.store.observation_chunks(experiment_id)
 
     # the HTTP API's own records: ids, projects, training runs, request rate --------------------
 

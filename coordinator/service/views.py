@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -139,18 +140,45 @@ def export_record(text: str) -> str:
 
 
 def export(service: Service, experiment_id: str, fmt: str) -> str:
+    return "".join(export_stream(service, experiment_id, fmt))
+
+
+def export_stream(service: Service, experiment_id: str, fmt: str) -> Iterator[str]:
+    """The export in pieces, one per chunk of observations, oldest first: memory stays flat
+    however many there are. The experiment is looked up first (NotFound before any output)."""
     experiment = service.experiment(experiment_id)
-    if fmt == "json":  # stored records are JSON already: one per line, hardly re-encoded
-        texts = [export_record(t) for t in service.observation_texts(experiment.id)]
-        return "[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n"
-    observations = service.observations(experiment)
-    rows = export_rows(experiment, observations)
+    return _json_pieces(service, experiment) if fmt == "json" else \
+        _csv_pieces(service, experiment)
+
+
+def _json_pieces(service: Service, experiment: Experiment) -> Iterator[str]:
+    """Stored records are JSON already: one per line, hardly re-encoded."""
+    first = True
+    for chunk in service.observation_chunks(experiment.id):
+        if not chunk:
+            continue
+        yield ("[\n" if first else ",\n") + ",\n".join(export_record(t) for t in chunk)
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def _csv_pieces(service: Service, experiment: Experiment) -> Iterator[str]:
+    """The columns are the first observation's (its parameters, then every metric)."""
+    writer: csv.DictWriter[str] | None = None
     out = io.StringIO()
-    fields = list(rows[0]) if rows else ["id", "suggestion"]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    for chunk in service.observation_chunks(experiment.id):
+        rows = export_rows(experiment, [ObservationRecord.from_json(t) for t in chunk])
+        if not rows:
+            continue
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+        writer.writerows(rows)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if writer is None:
+        yield "id,suggestion\n"
 
 
 def failure_reasons(observations: list[ObservationRecord], top: int = 3

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -398,8 +398,17 @@ class Store:
 
     def observation_texts(self, experiment_id: str) -> list[str]:
         """The stored JSON of every observation, oldest first, unparsed (for export)."""
-        raw = self.redis.hgetall(keys.ExperimentKeys(experiment_id).observations)
-        return [raw[i] for i in sorted(raw, key=int)]
+        return [text for chunk in self.observation_chunks(experiment_id) for text in chunk]
+
+    def observation_chunks(self, experiment_id: str, size: int = 2000) -> Iterator[list[str]]:
+        """The stored JSON of every observation, oldest first, `size` at a time: only the ids
+        are held at once (HKEYS, then HMGET per chunk), so an export of a million
+        observations streams in flat memory. An observation deleted meanwhile is skipped."""
+        key = keys.ExperimentKeys(experiment_id).observations
+        ordered = sorted(self.redis.hkeys(key), key=int)
+        for start in range(0, len(ordered), size):
+            texts = self.redis.hmget(key, ordered[start:start + size])
+            yield [text for text in texts if text is not None]
 
     def observation_ids(self, experiment_id: str) -> list[str]:
         return list(self.redis.hkeys(keys.ExperimentKeys(experiment_id).observations))
