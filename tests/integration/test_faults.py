@@ -96,8 +96,9 @@ def observation_of(service: Service, experiment: Experiment, sid: str):
 SLOW = {"CELERIAC_TEST_SLEEP": "1.5"}
 
 
-def test_killing_a_workers_whole_process_group_mid_evaluation_reruns_its_suggestion_elsewhere(
-        env, tmp_path, service, start_worker):
+def kill_a_worker_mid_evaluation(env, tmp_path, service, start_worker) -> None:
+    """Two workers, one killed (its whole process group) mid-evaluation: its suggestion runs
+    again elsewhere and counts once (any broker: test_rabbitmq_broker.py uses it too)."""
     experiment = create(service, budget=6)
     victim, survivor = start_worker(extra_env=SLOW), start_worker(extra_env=SLOW)
     run = run_in_background(experiment, env, tmp_path)
@@ -108,6 +109,27 @@ def test_killing_a_workers_whole_process_group_mid_evaluation_reruns_its_suggest
     rerun = observation_of(service, experiment, lost.id)
     assert not rerun.failed and rerun.metadata["attempt"] >= 2
     assert survivor.alive() and not victim.alive()
+
+
+def restart_mid_run(env, tmp_path, service, start_worker, restart) -> None:
+    """`restart()` (of Redis, the broker) after two of eight observations: nothing lost, the
+    experiment finishes, the workers ride it out."""
+    experiment = create(service, budget=8)
+    workers = [start_worker(extra_env={"CELERIAC_TEST_SLEEP": "1"}) for _ in range(2)]
+    run = run_in_background(experiment, env, tmp_path)
+    wait_until(lambda: service.store.counts(experiment.id).observations >= 2, 90,
+               what="two observations")
+    before = {o.id for o in service.store.observations(experiment.id)}
+    restart()
+    assert before <= {o.id for o in service.store.observations(experiment.id)}
+    finish(run, tmp_path)
+    assert_invariants(service, experiment.id, 8)
+    assert all(worker.alive() for worker in workers)
+
+
+def test_killing_a_workers_whole_process_group_mid_evaluation_reruns_its_suggestion_elsewhere(
+        env, tmp_path, service, start_worker):
+    kill_a_worker_mid_evaluation(env, tmp_path, service, start_worker)
 
 
 def test_killing_only_the_pool_child_reruns_its_suggestion_and_the_worker_carries_on(
@@ -159,17 +181,8 @@ def test_killing_the_coordinator_mid_run_and_starting_it_again_finishes_exactly_
 
 def test_restarting_redis_mid_run_loses_nothing_and_the_experiment_finishes(
         env, tmp_path, service, start_worker, redis_server):
-    experiment = create(service, budget=8)
-    workers = [start_worker(extra_env={"CELERIAC_TEST_SLEEP": "1"}) for _ in range(2)]
-    run = run_in_background(experiment, env, tmp_path)
-    wait_until(lambda: service.store.counts(experiment.id).observations >= 2, 60,
-               what="two observations")
-    before = {o.id for o in service.store.observations(experiment.id)}
-    redis_server.restart(down_for=2.0)
-    assert before <= {o.id for o in service.store.observations(experiment.id)}
-    finish(run, tmp_path)
-    assert_invariants(service, experiment.id, 8)
-    assert all(worker.alive() for worker in workers)
+    restart_mid_run(env, tmp_path, service, start_worker,
+                    lambda: redis_server.restart(down_for=2.0))
 
 
 class TwiceSender(TaskSender):

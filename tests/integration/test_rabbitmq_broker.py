@@ -4,7 +4,6 @@ mid-evaluation and a broker restarted mid-run lose nothing and count nothing twi
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +11,14 @@ import kombu
 import pytest
 
 from tests.integration.invariants import assert_invariants
-from tests.integration.processes import coordinator, wait_until
+from tests.integration.processes import coordinator
 from tests.integration.rabbitmq import RabbitMQ, require_rabbitmq
 from tests.integration.test_faults import (
-    SLOW,
     create,
     finish,
-    observation_of,
+    kill_a_worker_mid_evaluation,
+    restart_mid_run,
     run_in_background,
-    wait_running_on,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -60,25 +58,9 @@ def test_killing_a_worker_mid_evaluation_over_rabbitmq_reruns_its_suggestion_onc
         env, tmp_path, service, start_worker):
     """RabbitMQ redelivers the dead worker's unacknowledged message at once; the claim fences
     it until the lease expires, then the sweeper's requeue or the redelivery runs it once."""
-    experiment = create(service, budget=6)
-    victim, survivor = start_worker(extra_env=SLOW), start_worker(extra_env=SLOW)
-    run = run_in_background(experiment, env, tmp_path)
-    lost = wait_running_on(service, experiment, victim)
-    victim.signal_group(signal.SIGKILL)
-    finish(run, tmp_path)
-    assert_invariants(service, experiment.id, 6)
-    assert observation_of(service, experiment, lost.id).metadata["attempt"] >= 2
-    assert survivor.alive()
+    kill_a_worker_mid_evaluation(env, tmp_path, service, start_worker)
 
 
 def test_restarting_rabbitmq_mid_run_loses_nothing_and_the_experiment_finishes(
         env, tmp_path, service, start_worker, rabbitmq):
-    experiment = create(service, budget=8)
-    workers = [start_worker(extra_env={"CELERIAC_TEST_SLEEP": "1"}) for _ in range(2)]
-    run = run_in_background(experiment, env, tmp_path)
-    wait_until(lambda: service.store.counts(experiment.id).observations >= 2, 90,
-               what="two observations")
-    rabbitmq.restart()
-    finish(run, tmp_path)
-    assert_invariants(service, experiment.id, 8)
-    assert all(worker.alive() for worker in workers)
+    restart_mid_run(env, tmp_path, service, start_worker, rabbitmq.restart)
