@@ -24,13 +24,23 @@ from tests.integration.test_faults import (
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
-@pytest.fixture
-def rabbitmq(tmp_path: Path) -> Iterator[RabbitMQ]:
+@pytest.fixture(scope="module")
+def rabbitmq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
+    """One RabbitMQ for the module (it takes seconds to start), emptied before each test."""
     require_rabbitmq()
-    server = RabbitMQ(tmp_path / "rabbitmq")
+    server = RabbitMQ(tmp_path_factory.mktemp("rabbitmq"))
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def rabbitmq(rabbitmq_server: RabbitMQ) -> RabbitMQ:
+    with kombu.Connection(rabbitmq_server.url) as connection:
+        channel = connection.default_channel
+        channel.queue_declare("celeriac", durable=True, auto_delete=False)  # as Celery does
+        channel.queue_purge("celeriac")  # nothing left over from the test before
+    return rabbitmq_server
 
 
 @pytest.fixture
