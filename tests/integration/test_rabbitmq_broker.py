@@ -5,7 +5,6 @@ mid-evaluation and a broker restarted mid-run lose nothing and count nothing twi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import kombu
 import pytest
