@@ -13,7 +13,6 @@ from redis.retry import Retry
 from coordinator.errors import RedisUnavailable
 from coordinator.infra import sentinel
 from coordinator.infra.embedded import default_embedded
-from coordinator.infra.sentinel import is_sentinel
 from coordinator.infra.tls import redis_py_options
 
 ENV_URL = "CELERIAC_REDIS_URL"
@@ -53,7 +52,7 @@ def connect(url: str, retries: int = 40) -> redis.Redis:
                "health_check_interval": 25, **tcp,
                "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=retries),
                "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
-    if is_sentinel(url):
+    if sentinel.is_sentinel(url):
         return sentinel.primary(url, **options)
     try:
         client = redis.Redis.from_url(url, **options)
@@ -76,7 +75,7 @@ def check(url: str) -> None:
 def broker_url(url: str) -> str:
     """kombu spells unix sockets `redis+socket://` and sentinels `sentinel://` (one per host;
     the service name goes in the transport options, celery_config)."""
-    if is_sentinel(url):
+    if sentinel.is_sentinel(url):
         return sentinel.kombu_url(url)[0]
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://"):]

@@ -24,8 +24,8 @@ class TaskSender:
 
     def __init__(self, redis_url: str, queue: str = DEFAULT_QUEUE) -> None:
         self.app = Celery("celeriac-coordinator", set_as_current=False)
-        self.app.conf.update(celery_settings(redis_url))
         self.broker_url = resolve_broker_url(redis_url)
+        self.app.conf.update(celery_settings(redis_url, self.broker_url))
         # Workers' received/started/succeeded events are what Flower shows; a task-sent event
         # per dispatch would double the coordinator's publishes for little.
         self.app.conf.task_send_sent_event = False

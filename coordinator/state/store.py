@@ -396,10 +396,6 @@ class Store:
         records = [ObservationRecord.from_json(text) for text in raw.values()]
         return sorted(records, key=lambda o: int(o.id))
 
-    def observation_texts(self, experiment_id: str) -> list[str]:
-        """The stored JSON of every observation, oldest first, unparsed (for export)."""
-        return [text for chunk in self.observation_chunks(experiment_id) for text in chunk]
-
     def observation_chunks(self, experiment_id: str, size: int = 2000) -> Iterator[list[str]]:
         """The stored JSON of every observation, oldest first, `size` at a time: only the ids
         are held at once (HKEYS, then HMGET per chunk), so an export of a million
