@@ -37,11 +37,29 @@ def best_observations(metrics: Sequence[Metric], observations: Sequence[Observat
 
 
 def pareto_mask(scores: np.ndarray) -> np.ndarray:
-    """Rows not dominated by any other row (all columns maximized); equal rows both stay."""
-    n = len(scores)
-    mask = np.ones(n, dtype=bool)
-    for i in range(n):
-        others = scores[np.arange(n) != i]
-        dominated = np.all(others >= scores[i], axis=1) & np.any(others > scores[i], axis=1)
-        mask[i] = not dominated.any()
+    """Rows not dominated by any other row (all columns maximized); equal rows both stay.
+
+    In descending lexicographic order no row comes before one it dominates, so the first row
+    left is never dominated: it joins the front and removes, in one vectorized step, every
+    row it dominates. That is one step per row of the front, so a rebuild of a million
+    observations' summary takes a fraction of a second, not hours.
+    """
+    mask = np.zeros(len(scores), dtype=bool)
+    remaining = np.lexsort(scores.T[::-1])[::-1] if len(scores) else np.zeros(0, dtype=int)
+    while remaining.size:
+        head, rest = remaining[0], remaining[1:]
+        mask[head] = True
+        point, others = scores[head], scores[rest]
+        dominated = np.all(point >= others, axis=1) & np.any(point > others, axis=1)
+        remaining = rest[~dominated]
+    return mask
+    order = np.lexsort(scores.T[::-1])[::-1]
+    front = np.empty((0, scores.shape[1]))
+    for row in order:
+        point = scores[row]
+        if len(front) and bool(np.any(np.all(front >= point, axis=1)
+                                      & np.any(front > point, axis=1))):
+            continue
+        mask[row] = True
+        front = np.vstack([front, point])
     return mask

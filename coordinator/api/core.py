@@ -77,9 +77,11 @@ def create_experiment(call: Call, kind: str = "experiment", project: str = "") -
 
 
 def render_experiment(service: Service, experiment: Experiment) -> dict[str, Any]:
-    observations = service.observations(experiment)
-    best = views.best(service, experiment, observations)
-    progress = serialize.core_progress(observations, best, experiment.spec)
+    found = service.store.summary(experiment.id, experiment.spec)  # a few reads, at any size
+    best = views.summary_best(service, experiment, found)
+    first, last = (service.store.observation(experiment.id, oid) if oid else None
+                   for oid in (found.first, found.last))
+    progress = serialize.core_progress(found.observations, first, last, best, experiment.spec)
     meta = service.experiment_meta(experiment.id)
     return serialize.experiment_json(experiment, meta, progress)
 

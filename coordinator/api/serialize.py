@@ -174,12 +174,11 @@ def best_assignments_json(o: ObservationRecord, spec: ExperimentSpec) -> dict[st
             **_single_value(o, spec), "task": task_json(o)}
 
 
-def core_progress(observations: list[ObservationRecord], best: list[ObservationRecord],
-                  spec: ExperimentSpec) -> dict[str, Any]:
-    first = observations[0] if observations else None
-    last = observations[-1] if observations else None
-    return {"object": "progress", "observation_count": len(observations),
-            "observation_budget_consumed": float(len(observations)),
+def core_progress(count: int, first: ObservationRecord | None, last: ObservationRecord | None,
+                  best: list[ObservationRecord], spec: ExperimentSpec) -> dict[str, Any]:
+    """SigOpt's progress: the count, the first, last and best observations."""
+    return {"object": "progress", "observation_count": count,
+            "observation_budget_consumed": float(count),
             "first_observation": observation_json(first, spec) if first else None,
             "last_observation": observation_json(last, spec) if last else None,
             "best_observation": observation_json(best[0], spec) if best else None}

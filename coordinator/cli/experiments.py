@@ -141,29 +141,28 @@ def _print_final(service: Service, experiment_id: str, status: views.Status | No
                    f"{status.resource_budget:g} {status.resource or 'step'} used, so no more "
                    f"runs were started ({status.observations} of the budget of "
                    f"{status.budget} observations)")
-    observations = service.observations(experiment)
-    _print_best(views.best(service, experiment, observations), observations)
+    _print_best(service, views.best(service, experiment), status)
     if status.paused:
         click.echo(status.paused)
 
 
-def _print_failures(observations: list[ObservationRecord]) -> None:
-    for reason, count in views.failure_reasons(observations):
+def _print_failures(service: Service, experiment_id: str) -> None:
+    """The most frequent failure reasons, from the running summary (read just before)."""
+    for reason, count in service.store.failure_reasons(experiment_id):
         click.echo(f"  {count} failed: {reason}")
 
 
-def _print_best(best: list[ObservationRecord], observations: list[ObservationRecord]) -> None:
-    failed = sum(o.failed for o in observations)
+def _print_best(service: Service, best: list[ObservationRecord], status: views.Status
+                ) -> None:
+    failed, observed, stopped = status.failed, status.observations, status.stopped
     if failed:
-        click.echo(f"{failed} of {len(observations)} observations failed; the most frequent "
-                   f"reasons:")
-        _print_failures(observations)
-    if observations and failed == len(observations):
+        click.echo(f"{failed} of {observed} observations failed; the most frequent reasons:")
+        _print_failures(service, status.id)
+    if observed and failed == observed:
         click.echo("no observation succeeded: fix the evaluation (the reasons above), then "
                    "run again")
         return
     if not best:
-        stopped = sum(o.stopped for o in observations)
         click.echo("no observation meets every threshold yet" + (
             f" ({stopped} stopped early do not count: their values are partial)"
             if stopped else ""))
@@ -194,8 +193,7 @@ def status(ctx: Context, experiment_id: str, as_json: bool, watch: bool) -> None
         click.echo(f"experiment {current.id} ({current.name}) {current.state}: "
                    f"{describe(current, shown)}")
         if current.failed:
-            experiment = ctx.service.experiment(current.id)
-            _print_failures(ctx.service.observations(experiment))
+            _print_failures(ctx.service, current.id)
 
 
 def _watch(service: Service, current: views.Status) -> views.Status:
@@ -220,13 +218,12 @@ def _watch(service: Service, current: views.Status) -> views.Status:
 @pass_context
 def best(ctx: Context, experiment_id: str, as_json: bool) -> None:
     """Best observation (or the Pareto front), only observations meeting every threshold."""
-    experiment = ctx.service.experiment(experiment_id)
-    observations = ctx.service.observations(experiment)
-    found = views.best(ctx.service, experiment, observations)
+    current = views.status(ctx.service, experiment_id)  # the running summary: a few reads
+    found = views.best(ctx.service, ctx.service.experiment(experiment_id))
     if as_json:
         click.echo(json.dumps([json.loads(o.to_json()) for o in found], indent=2))
     else:
-        _print_best(found, observations)
+        _print_best(ctx.service, found, current)
 
 
 @click.command(name="suggestions")

@@ -20,6 +20,7 @@ from coordinator.service.access import visible
 from coordinator.service.experiments import Service
 from coordinator.state.records import Experiment, ObservationRecord, reason_headline
 from coordinator.state.states import SuggestionState, experiment_state
+from coordinator.state.summary import headline
 from optimizer.metrics import constraints, is_feasible
 
 ETA_WINDOW = 20  # recent observations whose pace estimates the time left
@@ -197,7 +198,7 @@ def failure_groups(snap: Snapshot) -> list[dict[str, Any]]:
         reason: {"reason": reason, "count": count, "observations": [], "hosts": [],
                  "example": ""} for reason, count in counted}
     for o in failed:
-        group = groups.get(reason_headline(o.reason) or "no reason recorded")
+        group = groups.get(headline(o))
         if group is None:
             continue
         if len(group["observations"]) < REASON_EXAMPLES:

@@ -67,10 +67,10 @@ def primary(url: str, **options: Any) -> redis.Redis:
     parsed = parse(url)
     sentinel_options = {"password": parsed.sentinel_password} if parsed.sentinel_password \
         else {}
-    sentinels = Sentinel(  # type: ignore[no-untyped-call]
+    sentinels = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         list(parsed.sentinels),
         sentinel_kwargs={"socket_timeout": 2, **sentinel_options})
-    client: redis.Redis = sentinels.master_for(  # type: ignore[no-untyped-call]
+    client: redis.Redis = sentinels.master_for(  # type: ignore[no-untyped-call, unused-ignore]
         parsed.service, redis_class=redis.Redis, db=parsed.db, username=parsed.username,
         password=parsed.password, **options)
     return client

@@ -15,9 +15,9 @@ from coordinator.state.records import (
     Experiment,
     ObservationRecord,
     Suggestion,
-    reason_headline,
 )
 from coordinator.state.states import ExperimentState, SuggestionState, experiment_state
+from coordinator.state.summary import Summary, headline
 from optimizer import best_observations
 
 
@@ -61,39 +61,63 @@ class Status:
 
 def best(service: Service, experiment: Experiment,
          observations: list[ObservationRecord] | None = None) -> list[ObservationRecord]:
-    """Best observation (one optimized metric) or the Pareto front (two), thresholds honoured."""
+    """Best observation (one optimized metric) or the Pareto front (two), thresholds honoured:
+    of `observations` when given, else from the running summary (a few reads, at any size)."""
     if observations is None:
-        observations = service.observations(experiment)
+        return summary_best(service, experiment,
+                            service.store.summary(experiment.id, experiment.spec))
     picks = best_observations(experiment.spec.metrics, [o.to_optimizer() for o in observations])
     return [observations[i] for i in picks]
 
 
+def summary_best(service: Service, experiment: Experiment, found: Summary
+                 ) -> list[ObservationRecord]:
+    """The summary's best observations, in best_observations' order: the Pareto front by the
+    first optimized metric, best first, then by id."""
+    records = service.store.observations_by_id(experiment.id, found.best)
+    optimized = experiment.spec.optimized_metrics
+    if len(optimized) < 2:
+        return records
+    first = optimized[0]
+    sign = 1.0 if first.objective == "maximize" else -1.0
+    return sorted(records, key=lambda o: (-sign * (o.value_of(first.name) or 0.0), int(o.id)))
+
+
 def status(service: Service, experiment_id: str) -> Status:
+    """From the running summary: its reads do not grow with the history."""
     experiment = service.experiment(experiment_id)
-    observations = service.observations(experiment)
-    return summarize(experiment, observations, service.open_suggestions(experiment.id),
-                     best(service, experiment, observations),
-                     service.store.resource_spent(experiment.id))
+    found = service.store.summary(experiment.id, experiment.spec)
+    return _status(experiment, found.observations, found.failed, found.stopped,
+                   service.open_suggestions(experiment.id),
+                   summary_best(service, experiment, found),
+                   service.store.resource_spent(experiment.id))
 
 
 def summarize(experiment: Experiment, observations: list[ObservationRecord],
               open_suggestions: list[Suggestion], top: list[ObservationRecord],
               resource_spent: float = 0.0) -> Status:
     """The Status of data already read (the dashboard's snapshot reads it once for all)."""
+    return _status(experiment, len(observations), sum(o.failed for o in observations),
+                   sum(o.stopped for o in observations), open_suggestions, top, resource_spent)
+
+
+def _status(experiment: Experiment, observed: int, failed: int, stopped: int,
+            open_suggestions: list[Suggestion], top: list[ObservationRecord],
+            resource_spent: float) -> Status:
     spec = experiment.spec
     running = [s for s in open_suggestions if s.state is SuggestionState.RUNNING]
     first = spec.optimized_metrics[0].name if spec.optimized_metrics else None
     return Status(
         id=experiment.id, name=spec.name,
-        state=experiment_state(experiment.state, len(observations), spec.reachable_budget),
+        state=experiment_state(experiment.state, observed, spec.reachable_budget),
         budget=spec.budget, parallel_bandwidth=spec.parallel_bandwidth,
-        observations=len(observations), failed=sum(o.failed for o in observations),
+        observations=observed, failed=failed,
         open=len(open_suggestions), running=len(running),
         queued=len(open_suggestions) - len(running),
         workers=sorted({s.owner for s in running if s.owner}), best_metric=first,
         best_value=top[0].value_of(first) if top and first else None,
         best_assignments=top[0].assignments if top else None,
-        stopped=sum(o.stopped for o in observations),
+        stopped=stopped,
         resource=spec.early_stopping.resource if spec.early_stopping else None,
         resource_spent=resource_spent, resource_budget=spec.resource_budget,
     )
@@ -184,7 +208,7 @@ def _csv_pieces(service: Service, experiment: Experiment) -> Iterator[str]:
 def failure_reasons(observations: list[ObservationRecord], top: int = 3
                     ) -> list[tuple[str, int]]:
     """The most frequent distinct reasons failed observations give, with their counts: the
-    reason's first part (before the traceback frames), so one bug counts once."""
-    counts = Counter(reason_headline(o.reason) or "no reason recorded"
-                     for o in observations if o.failed)
-    return counts.most_common(top)
+    reason's first part (before the traceback frames), so one bug counts once. Equal counts
+    go alphabetically, as the running summary's (Store.failure_reasons) do."""
+    counts = Counter(headline(o) for o in observations if o.failed)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]

@@ -56,6 +56,14 @@ class ExperimentKeys:
         return f"{self.base}:observations"
 
     @property
+    def front(self) -> str:  # HASH oid -> scores: the running summary's best (prelude.lua)
+        return f"{self.base}:front"
+
+    @property
+    def reasons(self) -> str:  # ZSET failure headline -> minus its count (running summary)
+        return f"{self.base}:reasons"
+
+    @property
     def backlog(self) -> str:  # LIST of "strategy\tassignments-json", ready to hand out
         return f"{self.base}:backlog"
 
@@ -95,7 +103,7 @@ class ExperimentKeys:
         """Every key of the experiment except the per-suggestion hashes."""
         return [self.meta, self.suggestions, self.open, self.open_points, self.leases,
                 self.observations, self.backlog, self.events, self.refill_lock, self.runs,
-                self.queue]
+                self.queue, self.front, self.reasons]
 
 
 # training runs outside an experiment (SigOpt's project runs, `sigopt.create_run`), and files

@@ -26,6 +26,7 @@ from coordinator.state.states import (
     ReportReply,
     RunState,
     SuggestionState,
+    SummaryReply,
     SweepReply,
     TakeReply,
     UpdateRunReply,
@@ -71,6 +72,7 @@ REPLIES: dict[str, type[StrEnum]] = {
     "release_lock": ReleaseLockReply,
     "report": ReportReply,
     "checkpoint": CheckpointReply,
+    "store_summary": SummaryReply,
 }
 
 

@@ -147,6 +147,11 @@ class ObservationUpdateReply(StrEnum):  # update_observation.lua
     CHANGED = "CHANGED"  # another writer changed it since it was read
 
 
+class SummaryReply(StrEnum):  # store_summary.lua
+    OK = "OK"
+    CHANGED = "CHANGED"  # an observation was recorded, changed or deleted during the rebuild
+
+
 class ObserveAssignmentsReply(StrEnum):  # observe_assignments.lua
     OK = "OK"
     NO_EXPERIMENT = "NO_EXPERIMENT"

@@ -25,7 +25,7 @@ from coordinator.errors import (
 )
 from coordinator.spec.early_stopping import EarlyStopping
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.state import keys, scripts
+from coordinator.state import keys, scripts, summary
 from coordinator.state.records import ObservationRecord, Report, Suggestion
 from coordinator.state.replication import Replication
 from coordinator.state.states import (
@@ -148,6 +148,8 @@ class Store:
             "id": experiment_id, "spec": spec.to_json(), "state": ExperimentState.ACTIVE,
             "created": int(time.time()), "owner": owner,
             "observation_count": 0, "failed_count": 0,
+            # the running summary of no observations (state/summary.py), valid from the start
+            "summary": "1", "goals": summary.goals(spec), "stopped_count": 0,
         })
         pipe.zadd(keys.EXPERIMENTS, {experiment_id: int(experiment_id)})
         pipe.execute()
@@ -301,9 +303,10 @@ class Store:
         sid = observation.suggestion
         result = self._run_durable("observe",
                                    [k.meta, k.suggestion(sid), k.leases, k.open, k.open_points,
-                                    k.observations, k.events],
+                                    k.observations, k.events, k.front, k.reasons],
                                    [sid, observation.id, "" if epoch is None else epoch,
-                                    observation.to_json(), int(observation.failed)])
+                                    observation.to_json(), int(observation.failed),
+                                    summary.headline(observation)])
         reply = ObserveReply(result[0])
         if reply is ObserveReply.CLOSED and \
                 self.redis.hget(k.suggestion(sid), "observation") == observation.id:
@@ -315,8 +318,9 @@ class Store:
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("sweep",
                            [k.meta, k.suggestion(suggestion_id), k.leases, k.open, k.open_points,
-                            k.observations, k.events],
-                           [suggestion_id, failure.id, max_attempts, claim_ms, failure.to_json()])
+                            k.observations, k.events, k.front, k.reasons],
+                           [suggestion_id, failure.id, max_attempts, claim_ms, failure.to_json(),
+                            summary.headline(failure)])
         return SweepReply(result[0])
 
     def release(self, experiment_id: str, suggestion_id: str, epoch: int) -> ReleaseReply:
@@ -421,6 +425,38 @@ class Store:
         text = self.redis.hget(keys.ExperimentKeys(experiment_id).observations, observation_id)
         return ObservationRecord.from_json(text) if text else None
 
+    def summary(self, experiment_id: str, spec: ExperimentSpec,
+                attempts: int = 3) -> summary.Summary:
+        """The running summary (state/summary.py): a few keys, whatever the history's length.
+        A stale one is rebuilt from every observation and stored; when observations keep
+        arriving during `attempts` rebuilds, the last one answers without being stored."""
+        k = keys.ExperimentKeys(experiment_id)
+        wanted = summary.goals(spec)
+        fallback = summary.Summary(0, 0, 0, (), "", "")
+        for _ in range(attempts):
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hmget(k.meta, "summary", "goals", "revision", "observation_count",
+                       "failed_count", "stopped_count", "first_observation", "last_observation")
+            pipe.hkeys(k.front)
+            (valid, stored, revision, count, failed, stopped, first, last), front = \
+                pipe.execute()
+            if valid == "1" and stored == wanted:
+                return summary.Summary(int(count or 0), int(failed or 0), int(stopped or 0),
+                                       tuple(sorted(front, key=int)), first or "", last or "")
+            records = self.observations(experiment_id)
+            built = summary.rebuild(spec, records)
+            fallback = summary.of(records, built)
+            self._run("store_summary", [k.meta, k.front, k.reasons],
+                      [revision or "0", wanted, json.dumps(built, allow_nan=False)])
+        return fallback
+
+    def failure_reasons(self, experiment_id: str, top: int = 3) -> list[tuple[str, int]]:
+        """The most frequent failure headlines with their counts, from the running summary
+        (read `summary` first: a stale one holds no reasons until it is rebuilt)."""
+        entries = self.redis.zrange(keys.ExperimentKeys(experiment_id).reasons, 0, top - 1,
+                                    withscores=True)
+        return [(headline, -int(score)) for headline, score in entries]
+
     def expired_leases(self, experiment_id: str, limit: int = 1000) -> list[str]:
         """Candidates for the sweeper; the sweep script re-checks each one atomically."""
         return list(self.redis.zrangebyscore(keys.ExperimentKeys(experiment_id).leases,
@@ -478,9 +514,10 @@ class Store:
     def observe_assignments(self, observation: ObservationRecord) -> None:
         """Raises ExperimentNotFound when the experiment is unknown or deleted."""
         k = keys.ExperimentKeys(observation.experiment)
-        result = self._run_durable("observe_assignments", [k.meta, k.observations, k.events],
+        result = self._run_durable("observe_assignments",
+                                   [k.meta, k.observations, k.events, k.front, k.reasons],
                                    [observation.id, observation.to_json(),
-                                    int(observation.failed)])
+                                    int(observation.failed), summary.headline(observation)])
         if ObserveAssignmentsReply(result[0]) is ObserveAssignmentsReply.NO_EXPERIMENT:
             raise _no_experiment(observation.experiment)
 

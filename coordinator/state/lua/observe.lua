@@ -10,11 +10,14 @@
 -- KEYS[5] open_points   hash assignments-json -> sid
 -- KEYS[6] observations  hash oid -> observation JSON
 -- KEYS[7] events        stream
+-- KEYS[8] front         hash oid -> scores (the summary's best, see prelude.lua)
+-- KEYS[9] reasons       zset failure headline -> minus its count
 -- ARGV[1] sid
 -- ARGV[2] oid           new observation id (allocated by the caller)
 -- ARGV[3] epoch         "" for any open suggestion, else the claim's epoch
 -- ARGV[4] observation   JSON
 -- ARGV[5] failed        "1" or "0"
+-- ARGV[6] headline      the failure's reason without its details ("" when not failed)
 -- Returns {"OK", oid} | {"UNKNOWN"} | {"CLOSED"} | {"DELETED"} | {"STALE"}
 local state = redis.call("HGET", KEYS[2], "state")
 if not state then return {"UNKNOWN"} end
@@ -23,5 +26,5 @@ if state == "deleted" then return {"DELETED"} end
 if ARGV[3] ~= "" and (state ~= "running" or redis.call("HGET", KEYS[2], "epoch") ~= ARGV[3]) then
   return {"STALE"}
 end
-close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[4], ARGV[5])
+close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6])
 return {"OK", ARGV[2]}

@@ -5,10 +5,14 @@
 -- KEYS[1] meta          experiment hash (must exist, state active; counters)
 -- KEYS[2] observations  hash oid -> observation JSON
 -- KEYS[3] events        stream
+-- KEYS[4] front         hash oid -> scores (the summary's best, see prelude.lua)
+-- KEYS[5] reasons       zset failure headline -> minus its count
 -- ARGV[1] oid           new observation id (allocated by the caller)
 -- ARGV[2] observation   JSON
 -- ARGV[3] failed        "1" or "0"
+-- ARGV[4] headline      the failure's reason without its details ("" when not failed)
 -- Returns {"OK", oid} | {"NO_EXPERIMENT"} unknown or deleted experiment
 if experiment_state(KEYS[1]) ~= "active" then return {"NO_EXPERIMENT"} end
-record_observation(KEYS[1], KEYS[2], KEYS[3], "", ARGV[1], ARGV[2], ARGV[3])
+record_observation({meta = KEYS[1], observations = KEYS[2], events = KEYS[3], front = KEYS[4],
+                    reasons = KEYS[5]}, "", ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return {"OK", ARGV[1]}

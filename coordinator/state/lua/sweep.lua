@@ -10,11 +10,14 @@
 -- KEYS[5] open_points   hash assignments-json -> sid
 -- KEYS[6] observations  hash oid -> observation JSON
 -- KEYS[7] events        stream
+-- KEYS[8] front         hash oid -> scores (the summary's best, see prelude.lua)
+-- KEYS[9] reasons       zset failure headline -> minus its count
 -- ARGV[1] sid
 -- ARGV[2] oid           id for the failed observation, used only when attempts are used up
 -- ARGV[3] max_attempts
 -- ARGV[4] claim_ms      how long a re-sent task may wait to be claimed
 -- ARGV[5] failed_observation JSON, used only when attempts are used up
+-- ARGV[6] its reason without the details
 -- Returns {"REQUEUED", attempts} | {"REDISPATCH"} | {"FAILED", oid} | {"SKIP"}
 local deadline = redis.call("ZSCORE", KEYS[3], ARGV[1])
 if not deadline then return {"SKIP"} end
@@ -39,6 +42,6 @@ if attempts < tonumber(ARGV[3]) then
   emit(KEYS[7], "type", "requeued", "sid", ARGV[1], "attempts", attempts)
   return {"REQUEUED", attempts}
 end
-close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[5], "1")
+close_suggestion(KEYS, ARGV[1], ARGV[2], ARGV[5], "1", ARGV[6])
 redis.call("HSET", KEYS[2], "owner", "")
 return {"FAILED", ARGV[2]}
