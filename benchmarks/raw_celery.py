@@ -7,6 +7,7 @@ task that reports anything can do.
 from __future__ import annotations
 
 import os
+import time
 
 import redis
 from celery import Celery
@@ -22,4 +23,11 @@ _client = redis.Redis.from_url(URL)
 
 @app.task(name="bench.noop", acks_late=True, ignore_result=True)
 def noop(counter: str) -> None:
+    _client.incr(counter)
+
+
+@app.task(name="bench.sleep", acks_late=True, ignore_result=True)
+def sleep(counter: str, seconds: float) -> None:
+    """A stand-in for an evaluation as long as the Celeriac metric's (thousand_workers.py)."""
+    time.sleep(seconds)
     _client.incr(counter)

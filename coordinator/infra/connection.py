@@ -11,7 +11,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from coordinator.errors import RedisUnavailable
-from coordinator.infra import sentinel
+from coordinator.infra import cluster, sentinel
 from coordinator.infra.embedded import default_embedded
 from coordinator.infra.tls import redis_py_options
 
@@ -29,8 +29,13 @@ def resolve_url(explicit: str | None = None) -> str:
 
 
 def resolve_broker_url(state_url: str) -> str:
-    """CELERIAC_BROKER_URL (a Redis or RabbitMQ URL) if set, else the state Redis."""
+    """CELERIAC_BROKER_URL (a Redis or RabbitMQ URL) if set, else the state Redis (which a
+    Redis Cluster cannot be: Celery's transport speaks to one Redis)."""
     url = os.environ.get(BROKER_ENV, "").strip()
+    if not url and cluster.is_cluster(state_url):
+        raise RedisUnavailable(f"the state Redis is a Redis Cluster, which cannot be Celery's "
+                               f"broker: set {BROKER_ENV} to a plain Redis (redis://HOST:PORT) "
+                               f"or RabbitMQ (amqp://...) URL")
     if not url:
         return state_url
     if not url.startswith((*REDIS_SCHEMES, *AMQP_SCHEMES, sentinel.SCHEME)):
@@ -54,6 +59,8 @@ def connect(url: str, retries: int = 40) -> redis.Redis:
                "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
     if sentinel.is_sentinel(url):
         return sentinel.primary(url, **options)
+    if cluster.is_cluster(url):
+        return cluster.client(url, **options)  # type: ignore[return-value]
     try:
         client = redis.Redis.from_url(url, **options)
     except ValueError as exc:

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from coordinator.state import keys
 from coordinator.state.store import Store
+from coordinator.state.together import together
 
 
 class Files:
@@ -20,7 +21,7 @@ class Files:
         self.redis: Any = store.redis
 
     def add(self, file_id: str, record: str, key_digest: str) -> None:
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = together(self.redis)
         pipe.hset(keys.FILES, file_id, record)
         pipe.hset(keys.UPLOADS, file_id, key_digest)
         pipe.execute()
@@ -37,7 +38,7 @@ class Files:
         return bool(self.redis.hdel(keys.UPLOADS, file_id))
 
     def store_content(self, file_id: str, record: str, content: bytes) -> None:
-        pipe = self.redis.pipeline(transaction=True)  # both or neither, even at maxmemory
+        pipe = together(self.redis)  # record, then index (state/together.py)
         pipe.set(keys.file_content(file_id), base64.b64encode(content).decode("ascii"))
         pipe.hset(keys.FILES, file_id, record)
         pipe.execute()

@@ -17,6 +17,7 @@ from coordinator.errors import RunStateRefused, TrainingRunNotFound
 from coordinator.state import keys, scripts
 from coordinator.state.states import RunState, UpdateRunReply
 from coordinator.state.store import RunUpdate, Store
+from coordinator.state.together import together
 
 
 class ProjectRuns:
@@ -26,7 +27,7 @@ class ProjectRuns:
 
     def add(self, client: str, project_id: str, runs: Sequence[tuple[str, str]]) -> None:
         """(run id, record) pairs, stored together or not at all (a batch upload is whole)."""
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = together(self.redis)
         pipe.hset(keys.project_runs(client, project_id), mapping=dict(runs))
         pipe.hset(keys.RUN_PROJECT, mapping={run_id: f"{client}/{project_id}"
                                              for run_id, _ in runs})

@@ -46,6 +46,7 @@ from coordinator.state.states import (
     TakeReply,
     UpdateRunReply,
 )
+from coordinator.state.together import together
 
 Limit = tuple[int, int]  # (most open suggestions, most open + observed); 0: no limit
 NO_LIMIT: Limit = (0, 0)
@@ -143,7 +144,7 @@ class Store:
             k = keys.ExperimentKeys(experiment_id)
             if not self.redis.exists(k.meta):
                 break
-        pipe = self.redis.pipeline(transaction=True)  # both or neither, even at maxmemory
+        pipe = together(self.redis)  # record, then index (state/together.py)
         pipe.hset(k.meta, mapping={
             "id": experiment_id, "spec": spec.to_json(), "state": ExperimentState.ACTIVE,
             "created": int(time.time()), "owner": owner,
@@ -545,7 +546,7 @@ class Store:
 
     def add_run(self, experiment_id: str, run_id: str, record: str) -> None:
         k = keys.ExperimentKeys(experiment_id)
-        pipe = self.redis.pipeline(transaction=True)  # both or neither, even at maxmemory
+        pipe = together(self.redis)  # record, then index (state/together.py)
         pipe.hset(k.runs, run_id, record)
         pipe.hset(keys.RUN_EXPERIMENT, run_id, experiment_id)
         pipe.execute()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from coordinator.errors import RedisUnavailable
+from coordinator.infra import cluster
 from coordinator.infra.celery_config import celery_settings
 from coordinator.infra.connection import BROKER_ENV, resolve_broker_url
 
@@ -40,3 +41,29 @@ def test_an_unknown_scheme_is_refused_naming_the_variable_without_the_password(m
     text = str(caught.value)
     assert text.startswith("CELERIAC_BROKER_URL=") and "amqp://" in text
     assert "secret" not in text and "\n" not in text
+
+
+def test_a_cluster_state_needs_a_broker_of_its_own(monkeypatch):
+    monkeypatch.delenv(BROKER_ENV, raising=False)
+    with pytest.raises(RedisUnavailable, match="CELERIAC_BROKER_URL"):
+        resolve_broker_url("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")
+    monkeypatch.setenv(BROKER_ENV, "redis://10.0.0.9:6379/0")
+    assert resolve_broker_url("redis+cluster://10.0.0.1:7000") == "redis://10.0.0.9:6379/0"
+
+
+def test_a_cluster_cannot_be_the_broker(monkeypatch):
+    monkeypatch.setenv(BROKER_ENV, "redis+cluster://10.0.0.1:7000")
+    with pytest.raises(RedisUnavailable, match="CELERIAC_BROKER_URL"):
+        resolve_broker_url(STATE)
+
+
+@pytest.mark.parametrize("url", ["redis+cluster://", "redis+cluster://host-without-port",
+                                 "redis+cluster://h:1,h:x"])
+def test_a_malformed_cluster_url_is_refused_with_the_form(url):
+    with pytest.raises(RedisUnavailable, match="HOST:PORT"):
+        cluster.parse(url)
+
+
+def test_a_cluster_url_gives_its_nodes_and_credentials():
+    assert cluster.parse("redis+cluster://app:p%40ss@a:7000,b:7001/") == \
+        ([("a", 7000), ("b", 7001)], "app", "p@ss")
