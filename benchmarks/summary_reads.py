@@ -66,7 +66,7 @@ def fill(service: Service, experiment_id: str, start: int, count: int, seed: int
                                       MetricValue("seconds", rng.uniform(1, 100))),
             failed=failed, reason=f"worker lost (attempt {number % 3 + 1}) | details"
             if failed else "", metadata={"hostname": "bench"}, created=time.time())
-        script(keys=[k.meta, k.observations, k.events, k.front, k.reasons],
+        script(keys=[k.meta, k.observations, k.events, *k.summary_keys],
                args=[oid, record.to_json(), int(failed), summary.headline(record)],
                client=pipe)
         if number % 5000 == 0:

@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from coordinator.dashboard.figures import Figure, catalogue, label
-from coordinator.dashboard.snapshot import Snapshot
+from coordinator.dashboard.snapshot import Snapshot, Window
 from coordinator.service import views
 from coordinator.service.access import visible
 from coordinator.service.experiments import Service
@@ -27,6 +27,7 @@ ETA_WINDOW = 20  # recent observations whose pace estimates the time left
 CURVE_RUNS = 200  # learning curves read for a figure: the most recent runs (and the best)
 REASON_GROUPS = 50  # distinct failure reasons listed (with counts); the rest are summed
 REASON_EXAMPLES = 20  # observations named under each reason
+WINDOW_ABOVE = 5000  # with more observations, a page shows a window of them (snapshot)
 
 BestOf = Callable[[Experiment, int], tuple[str | None, float | None]]
 
@@ -42,9 +43,22 @@ def version(service: Service, experiment: Experiment) -> str:
             f"-{spent:g}")
 
 
-def snapshot(service: Service, experiment_id: str) -> Snapshot:
+def snapshot(service: Service, experiment_id: str, window_above: int = WINDOW_ABOVE
+             ) -> Snapshot:
+    """The experiment as read now. Beyond `window_above` observations only a window of them
+    is read (Store.window_ids: the latest 2,000, every one that improved the best so far, the
+    best), with the whole's counts and failure reasons from the running summary, so that a
+    page of a million observations reads a few thousand."""
     experiment = service.experiment(experiment_id)
-    observations = service.observations(experiment)
+    window = None
+    if service.counts(experiment.id).observations > window_above:
+        store = service.store
+        found = store.summary(experiment.id, experiment.spec)
+        observations = store.observations_by_id(experiment.id, store.window_ids(experiment.id))
+        window = Window(found.observations, found.failed, found.stopped,
+                        store.failure_reasons(experiment.id, top=REASON_GROUPS))
+    else:
+        observations = service.observations(experiment)
     open_suggestions = service.open_suggestions(experiment.id)
     spent = service.store.resource_spent(experiment.id)
     reported = spent > 0 or any(o.resource is not None for o in observations) or \
@@ -52,7 +66,7 @@ def snapshot(service: Service, experiment_id: str) -> Snapshot:
     return Snapshot(experiment=experiment, observations=observations,
                     open_suggestions=open_suggestions, server_ms=service.server_time_ms(),
                     version=version(service, experiment), resource_spent=spent,
-                    reported=reported)
+                    reported=reported, window=window)
 
 
 def curve_runs(snap: Snapshot, best: list[ObservationRecord], limit: int = CURVE_RUNS
@@ -162,7 +176,7 @@ def eta_seconds(snap: Snapshot) -> float | None:
     """Time left at the recent pace of observations; None until there is a pace."""
     budget = snap.experiment.spec.budget
     times = sorted(o.created for o in snap.observations)[-ETA_WINDOW:]
-    left = (budget or 0) - len(snap.observations)
+    left = (budget or 0) - snap.observed
     if not budget or left <= 0:
         return 0.0 if budget else None
     if len(times) < 2 or times[-1] <= times[0]:
@@ -174,7 +188,9 @@ def eta_seconds(snap: Snapshot) -> float | None:
 def progress(snap: Snapshot, best: list[ObservationRecord]) -> dict[str, Any]:
     """`coordinator status`'s view of the snapshot, with the fraction done and a pace."""
     status = views.summarize(snap.experiment, snap.observations, snap.open_suggestions, best,
-                             resource_spent=snap.resource_spent)
+                             resource_spent=snap.resource_spent) if snap.window is None else \
+        views.status_of(snap.experiment, snap.window.observations, snap.window.failed,
+                        snap.window.stopped, snap.open_suggestions, best, snap.resource_spent)
     return {
         "observations": status.observations, "budget": status.budget,
         "fraction": _fraction(status.observations, status.budget),
@@ -193,7 +209,9 @@ def failure_groups(snap: Snapshot) -> list[dict[str, Any]]:
     each with its count, the observations and hosts it hit, and one full reason (the
     traceback once, not once per failure)."""
     failed = [o for o in snap.observations if o.failed]
-    counted = views.failure_reasons(failed, top=REASON_GROUPS)
+    counted = snap.window.reasons if snap.window else \
+        views.failure_reasons(failed, top=REASON_GROUPS)
+    total = snap.window.failed if snap.window else len(failed)
     groups: dict[str, dict[str, Any]] = {
         reason: {"reason": reason, "count": count, "observations": [], "hosts": [],
                  "example": ""} for reason, count in counted}
@@ -211,9 +229,9 @@ def failure_groups(snap: Snapshot) -> list[dict[str, Any]]:
             group["example"] = o.reason
             group["output"] = output if isinstance(output, str) else ""
     listed = sum(count for _, count in counted)
-    if listed < len(failed):
-        groups["…"] = {"reason": f"{len(failed) - listed} more failures with other reasons",
-                       "count": len(failed) - listed, "observations": [], "hosts": [],
+    if listed < total:
+        groups["…"] = {"reason": f"{total - listed} more failures with other reasons",
+                       "count": total - listed, "observations": [], "hosts": [],
                        "example": "", "output": ""}
     return list(groups.values())
 
@@ -268,5 +286,8 @@ def experiment_view(service: Service, snap: Snapshot) -> dict[str, Any]:
         "open_suggestions": open_rows(snap),
         "constraints": constraint_rows(snap),
         "figures": [{"name": name, "title": title} for name, title in catalogue(snap)],
+        # a long experiment's page holds a window of its observations: how many of how many
+        "window": None if snap.window is None else {"shown": len(rows),
+                                                    "total": snap.window.observations},
         "version": snap.version, "generated": round(time.time(), 3),
     }

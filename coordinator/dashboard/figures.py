@@ -132,11 +132,11 @@ def history(done: list[ObservationRecord], metric: Metric, metrics: tuple[Metric
             continue
         feasible = is_feasible(metrics, o.to_optimizer())
         dots[feasible].append(o)
-        points[o.id] = (float(n), value)
+        points[o.id] = (position(o, n), value)
         if feasible and (best is None or metric.sign * value > metric.sign * best):
             best = value
         if best is not None:
-            steps.append((float(n), best))
+            steps.append((position(o, n), best))
     series = [Series(name, [points[o.id] for o in group], "dots", color,
                      [_tip(o) for o in group], [o.id for o in group])
               for name, group, color in (("observation", dots[True], GREY),
@@ -147,6 +147,13 @@ def history(done: list[ObservationRecord], metric: Metric, metrics: tuple[Metric
         x=Axis("observation", integer=True), y=Axis(metric.name),
         series=[*series, Series("best so far", steps, "step", BLUE)],
         note="no successful observation yet")
+
+
+def position(o: ObservationRecord, n: int) -> float:
+    """Where an observation sits on the x axis: its number within the experiment, so a long
+    experiment's window (data.snapshot) is drawn where its observations belong; the n-th
+    drawn when it has none."""
+    return float(getattr(o, "number", 0) or n)
 
 
 def _order(o: ObservationRecord) -> tuple[float, int, str]:
@@ -259,7 +266,7 @@ def constraint_chart(done: list[ObservationRecord], metric: Metric, index: int) 
         if value is None:
             continue
         ok = metric.meets_threshold(value)
-        (met if ok else missed).append((float(n), value))
+        (met if ok else missed).append((position(o, n), value))
         tips[ok].append(_tip(o))
         ids[ok].append(o.id)
     assert metric.threshold is not None

@@ -72,9 +72,15 @@ def _header(view: dict[str, Any]) -> str:
                  (f"{p['resource'] or 'step'} used", f"{p['resource_spent']:g}{budget}")]
     cards = "".join(f"<div class='kpi'><span class='muted'>{t(k)}</span><b>{t(v)}</b></div>"
                     for k, v in kpis)
+    window = view["window"]
+    shown = "" if window is None else (
+        f"<p class='muted'>A window of this long experiment: {t(window['shown'])} of its "
+        f"{t(window['total'])} observations (the latest, each that improved the best so far, "
+        f"and the best) in the tables and figures; <code>coordinator export {t(e['id'])}"
+        f"</code> writes them all.</p>")
     return (f"<h1>{t(e['name'])}</h1><div class='muted'>experiment {t(e['id'])} · optimizer "
             f"{t(e['optimizer'])} · bandwidth {t(e['parallel_bandwidth'])} · report made "
-            f"{t(made)}</div><div class='kpis'>{cards}</div>")
+            f"{t(made)}</div><div class='kpis'>{cards}</div>{shown}")
 
 
 def _table(headers: list[str], rows: list[list[Any]], classes: dict[int, str] | None = None

@@ -87,23 +87,25 @@ def status(service: Service, experiment_id: str) -> Status:
     """From the running summary: its reads do not grow with the history."""
     experiment = service.experiment(experiment_id)
     found = service.store.summary(experiment.id, experiment.spec)
-    return _status(experiment, found.observations, found.failed, found.stopped,
-                   service.open_suggestions(experiment.id),
-                   summary_best(service, experiment, found),
-                   service.store.resource_spent(experiment.id))
+    return status_of(experiment, found.observations, found.failed, found.stopped,
+                     service.open_suggestions(experiment.id),
+                     summary_best(service, experiment, found),
+                     service.store.resource_spent(experiment.id))
 
 
 def summarize(experiment: Experiment, observations: list[ObservationRecord],
               open_suggestions: list[Suggestion], top: list[ObservationRecord],
               resource_spent: float = 0.0) -> Status:
     """The Status of data already read (the dashboard's snapshot reads it once for all)."""
-    return _status(experiment, len(observations), sum(o.failed for o in observations),
-                   sum(o.stopped for o in observations), open_suggestions, top, resource_spent)
+    return status_of(experiment, len(observations), sum(o.failed for o in observations),
+                     sum(o.stopped for o in observations), open_suggestions, top,
+                     resource_spent)
 
 
-def _status(experiment: Experiment, observed: int, failed: int, stopped: int,
-            open_suggestions: list[Suggestion], top: list[ObservationRecord],
-            resource_spent: float) -> Status:
+def status_of(experiment: Experiment, observed: int, failed: int, stopped: int,
+              open_suggestions: list[Suggestion], top: list[ObservationRecord],
+              resource_spent: float) -> Status:
+    """The Status from counts (the running summary's, or of data already read)."""
     spec = experiment.spec
     running = [s for s in open_suggestions if s.state is SuggestionState.RUNNING]
     first = spec.optimized_metrics[0].name if spec.optimized_metrics else None

@@ -64,6 +64,14 @@ class ExperimentKeys:
         return f"{self.base}:reasons"
 
     @property
+    def recent(self) -> str:  # LIST: the latest observation ids, newest first (summary)
+        return f"{self.base}:recent"
+
+    @property
+    def improvements(self) -> str:  # LIST: ids that improved the best so far (summary)
+        return f"{self.base}:improvements"
+
+    @property
     def backlog(self) -> str:  # LIST of "strategy\tassignments-json", ready to hand out
         return f"{self.base}:backlog"
 
@@ -99,11 +107,17 @@ class ExperimentKeys:
     def at_step(self, step: str) -> str:  # ZSET sid -> best score so far (median rule)
         return f"{self.base}:step:{step}"
 
+    @property
+    def summary_keys(self) -> list[str]:
+        """The running summary's keys beside meta, in the order the scripts take them."""
+        return [self.front, self.reasons, self.recent, self.improvements]
+
     def all_fixed(self) -> list[str]:
         """Every key of the experiment except the per-suggestion hashes."""
         return [self.meta, self.suggestions, self.open, self.open_points, self.leases,
                 self.observations, self.backlog, self.events, self.refill_lock, self.runs,
-                self.queue, self.front, self.reasons]
+                self.queue, self.front, self.reasons, self.recent,
+                self.improvements]
 
 
 # training runs outside an experiment (SigOpt's project runs, `sigopt.create_run`), and files

@@ -304,7 +304,7 @@ class Store:
         sid = observation.suggestion
         result = self._run_durable("observe",
                                    [k.meta, k.suggestion(sid), k.leases, k.open, k.open_points,
-                                    k.observations, k.events, k.front, k.reasons],
+                                    k.observations, k.events, *k.summary_keys],
                                    [sid, observation.id, "" if epoch is None else epoch,
                                     observation.to_json(), int(observation.failed),
                                     summary.headline(observation)])
@@ -319,7 +319,7 @@ class Store:
         k = keys.ExperimentKeys(experiment_id)
         result = self._run("sweep",
                            [k.meta, k.suggestion(suggestion_id), k.leases, k.open, k.open_points,
-                            k.observations, k.events, k.front, k.reasons],
+                            k.observations, k.events, *k.summary_keys],
                            [suggestion_id, failure.id, max_attempts, claim_ms, failure.to_json(),
                             summary.headline(failure)])
         return SweepReply(result[0])
@@ -447,9 +447,21 @@ class Store:
             records = self.observations(experiment_id)
             built = summary.rebuild(spec, records)
             fallback = summary.of(records, built)
-            self._run("store_summary", [k.meta, k.front, k.reasons],
+            self._run("store_summary", [k.meta, *k.summary_keys],
                       [revision or "0", wanted, json.dumps(built, allow_nan=False)])
         return fallback
+
+    def window_ids(self, experiment_id: str) -> list[str]:
+        """The ids a long experiment's dashboard draws, oldest first: the latest
+        observations, every one that improved the best so far, and the best (or the front),
+        from the running summary (read `summary` first)."""
+        k = keys.ExperimentKeys(experiment_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.lrange(k.recent, 0, -1)
+        pipe.lrange(k.improvements, 0, -1)
+        pipe.hkeys(k.front)
+        recent, improvements, front = pipe.execute()
+        return sorted({*recent, *improvements, *front}, key=int)
 
     def failure_reasons(self, experiment_id: str, top: int = 3) -> list[tuple[str, int]]:
         """The most frequent failure headlines with their counts, from the running summary
@@ -516,7 +528,7 @@ class Store:
         """Raises ExperimentNotFound when the experiment is unknown or deleted."""
         k = keys.ExperimentKeys(observation.experiment)
         result = self._run_durable("observe_assignments",
-                                   [k.meta, k.observations, k.events, k.front, k.reasons],
+                                   [k.meta, k.observations, k.events, *k.summary_keys],
                                    [observation.id, observation.to_json(),
                                     int(observation.failed), summary.headline(observation)])
         if ObserveAssignmentsReply(result[0]) is ObserveAssignmentsReply.NO_EXPERIMENT:

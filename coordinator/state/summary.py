@@ -19,8 +19,10 @@ from typing import Any, cast
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state.records import ObservationRecord, reason_headline
 from optimizer import best_observations
+from optimizer.metrics import is_feasible
 
 NO_REASON = "no reason recorded"  # the headline of a failure that gave none
+RECENT = IMPROVEMENTS = 2000  # as prelude.lua's: how many ids the window's lists keep
 
 
 def goals(spec: ExperimentSpec) -> str:
@@ -65,7 +67,28 @@ def rebuild(spec: ExperimentSpec, records: Sequence[ObservationRecord]) -> dict[
     ids = [int(o.id) for o in records]
     return {"stopped": sum(o.stopped for o in records),
             "first": str(min(ids)) if ids else "", "last": str(max(ids)) if ids else "",
-            "front": front, "reasons": sorted(reasons.items())}
+            "front": front, "reasons": sorted(reasons.items()),
+            **window(spec, records)}
+
+
+def window(spec: ExperimentSpec, records: Sequence[ObservationRecord]) -> dict[str, list[str]]:
+    """`recent` and `improvements` as prelude.lua keeps them, in the order observations were
+    recorded (their numbers)."""
+    ordered = sorted(records, key=lambda o: (o.number, int(o.id)))
+    improvements: list[str] = []
+    optimized = spec.optimized_metrics
+    if len(optimized) == 1:
+        best: float | None = None
+        metrics = spec.metrics
+        for o in ordered:
+            seen = o.to_optimizer()
+            if not seen.stopped and is_feasible(metrics, seen):
+                score = _score(o, optimized[0].name, optimized[0].objective)
+                if best is None or score > best:
+                    best = score
+                    improvements.append(o.id)
+    return {"recent": [o.id for o in reversed(ordered[-RECENT:])],
+            "improvements": improvements[-IMPROVEMENTS:]}
 
 
 def of(records: Sequence[ObservationRecord], built: dict[str, Any]) -> Summary:

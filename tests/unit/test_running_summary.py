@@ -12,7 +12,7 @@ import pytest
 
 from coordinator.service import views
 from coordinator.spec.experiment import ExperimentSpec
-from coordinator.state import summary
+from coordinator.state import keys, scripts, summary
 from coordinator.state.records import MetricValue, ObservationRecord
 from tests.unit.conftest import make_spec
 
@@ -50,6 +50,10 @@ def check(service, experiment, records: list[ObservationRecord]) -> None:
     stored = service.store.observations(experiment.id)
     assert service.store.summary(experiment.id, experiment.spec) == \
         expected(experiment.spec, stored)
+    k = keys.ExperimentKeys(experiment.id)
+    assert {"recent": service.store.redis.lrange(k.recent, 0, -1),
+            "improvements": service.store.redis.lrange(k.improvements, 0, -1)} == \
+        summary.window(experiment.spec, stored)
     assert [o.id for o in views.best(service, experiment)] == \
         [o.id for o in views.best(service, experiment, stored)]
     assert service.store.failure_reasons(experiment.id, top=10) == \
@@ -124,3 +128,27 @@ def test_observations_arriving_during_a_rebuild_are_not_lost(service, monkeypatc
     assert found.observations == 2
     monkeypatch.undo()  # the third rebuild raced nothing: it was stored, and it reads back
     assert service.store.summary(experiment.id, experiment.spec) == found
+
+
+def test_the_window_lists_are_capped_alike_in_lua_and_python():
+    prelude = scripts.text(scripts.PRELUDE)
+    assert f"local RECENT, IMPROVEMENTS = {summary.RECENT}, {summary.IMPROVEMENTS}" in prelude
+
+
+def test_a_long_experiments_window_holds_the_latest_and_every_improvement(service):
+    experiment = service.create_experiment(make_spec())
+    values = [float(i % 7) + i / 10_000 for i in range(2300)]  # improves now and then
+    for oid, value in zip(service.store.allocate_ids(len(values)), values, strict=True):
+        service.store.observe_assignments(ObservationRecord(
+            id=oid, experiment=experiment.id, suggestion=None, assignments={"x": 0.5},
+            values=(MetricValue("score", value),)))
+    service.store.summary(experiment.id, experiment.spec)
+    window = service.store.window_ids(experiment.id)
+    stored = service.store.observations(experiment.id)
+    assert [o.id for o in stored[-summary.RECENT:]] == window[-summary.RECENT:]
+    best, steps = None, []
+    for o in stored:
+        if best is None or o.values[0].value > best:
+            best = o.values[0].value
+            steps.append(o.id)
+    assert set(steps) <= set(window) and len(window) < len(stored)

@@ -321,6 +321,14 @@ function renderObservations(d) {
     return cols.some((c) => fmt(c.get(o)).toLowerCase().includes(needle));
   }).sort((a, b) => view.sortDir * compare(sortCol.get(a), sortCol.get(b)));
   setText("obs-title-count", `(${rows.length} of ${d.observations.length})`);
+  const win = document.getElementById("obs-window");
+  win.hidden = !d.window;
+  if (d.window) {
+    win.textContent = `A window of this long experiment: ${d.window.shown} of its ` +
+      `${d.window.total} observations (the latest, each that improved the best so far, and ` +
+      `the best), in the table and the figures; \`coordinator export ${d.experiment.id}\` ` +
+      `writes them all.`;
+  }
   if (view.brush) setText("brush-text", `${rows.length} brushed in parallel coordinates`);
   const body = [];
   for (const o of rows.slice(0, MAX_ROWS)) {

@@ -12,6 +12,8 @@
 -- KEYS[7] events        stream
 -- KEYS[8] front         hash oid -> scores (the summary's best, see prelude.lua)
 -- KEYS[9] reasons       zset failure headline -> minus its count
+-- KEYS[10] recent       list of the latest observation ids
+-- KEYS[11] improvements list of the ids that improved the best so far
 -- ARGV[1] sid
 -- ARGV[2] oid           new observation id (allocated by the caller)
 -- ARGV[3] epoch         "" for any open suggestion, else the claim's epoch

@@ -36,6 +36,11 @@ end
 --          best feasible observation, or the Pareto front with several optimized metrics
 --   reasons zset failure headline -> minus its count, so ZRANGE lists the most frequent first
 --          and equal counts alphabetically
+--   recent list of the RECENT latest observation ids, newest first
+--   improvements list of the ids that improved the best so far, in the order recorded (one
+--          optimized metric; at most IMPROVEMENTS, the latest): with `recent` and the front,
+--          the window a dashboard of a long experiment draws (its best-so-far line is exact)
+local RECENT, IMPROVEMENTS = 2000, 2000
 
 -- The optimized scores of a record that counts towards the best, or nil: not failed, not
 -- partial (stopped early, or a task of cost below 1), every metric of `goals` present and
@@ -79,17 +84,19 @@ end
 -- Several: a newcomer no member dominates joins, and the members it dominates leave.
 local function enter_front(front, oid, scores)
   local members = redis.call("HGETALL", front)
+  local improved = true
   local beaten = {}
   for i = 1, #members, 2 do
     local other = scores_of(members[i + 1])
     if #scores == 1 then
       if other[1] > scores[1] or (other[1] == scores[1] and
           tonumber(members[i]) < tonumber(oid)) then
-        return
+        return false
       end
+      improved = other[1] < scores[1]
       beaten[#beaten + 1] = members[i]
     elseif dominates(other, scores) then
-      return
+      return false
     elseif dominates(scores, other) then
       beaten[#beaten + 1] = members[i]
     end
@@ -98,6 +105,7 @@ local function enter_front(front, oid, scores)
   local texts = {}
   for i, x in ipairs(scores) do texts[i] = string.format("%.17g", x) end
   redis.call("HSET", front, oid, table.concat(texts, ","))
+  return #scores == 1 and improved
 end
 
 local function summarize(k, oid, observation, failed, headline)
@@ -112,16 +120,22 @@ local function summarize(k, oid, observation, failed, headline)
   if not last or last == "" or tonumber(oid) > tonumber(last) then
     redis.call("HSET", k.meta, "last_observation", oid)
   end
+  redis.call("LPUSH", k.recent, oid)
+  redis.call("LTRIM", k.recent, 0, RECENT - 1)
   if failed == "1" then
     redis.call("ZINCRBY", k.reasons, -1, headline)
     return
   end
   local scores = standing(cjson.decode(redis.call("HGET", k.meta, "goals")), record)
-  if scores then enter_front(k.front, oid, scores) end
+  if scores and enter_front(k.front, oid, scores) then
+    redis.call("RPUSH", k.improvements, oid)
+    redis.call("LTRIM", k.improvements, -IMPROVEMENTS, -1)
+  end
 end
 
 -- Stores an observation, counts it and keeps the summary: the part every way of observing
--- shares. k holds the keys meta, observations, events, front and reasons; sid is "" for an
+-- shares. k holds the keys meta, observations, events, front, reasons, recent and
+-- improvements; sid is "" for an
 -- observation without a suggestion; failed is "1" or "0"; headline is a failure's reason
 -- without its details (records.py failure_headline), "" when it did not fail.
 -- The record arrives as '{"number": 0, ...' (records.py ObservationRecord.to_json) and is stored
@@ -148,14 +162,15 @@ end
 
 -- open -> closed with its one observation. k holds the keys in the order observe.lua and
 -- sweep.lua both take them: meta, suggestion, leases, open, open_points, observations, events,
--- front, reasons.
+-- front, reasons, recent, improvements.
 local function close_suggestion(k, sid, oid, observation, failed, headline)
   redis.call("HSET", k[2], "state", "closed", "observation", oid)
   redis.call("ZREM", k[3], sid)
   redis.call("ZREM", k[4], sid)
   redis.call("HDEL", k[5], redis.call("HGET", k[2], "assignments"))
   record_observation({meta = k[1], observations = k[6], events = k[7], front = k[8],
-                      reasons = k[9]}, sid, oid, observation, failed, headline)
+                      reasons = k[9], recent = k[10], improvements = k[11]},
+                     sid, oid, observation, failed, headline)
 end
 
 -- A run's progress fields, which report.lua's rules read: how many reports it made and the best
