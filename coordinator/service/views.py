@@ -125,24 +125,30 @@ def status_of(experiment: Experiment, observed: int, failed: int, stopped: int,
     )
 
 
-def export_rows(experiment: Experiment, observations: list[ObservationRecord]
-                ) -> list[dict[str, Any]]:
-    rows = []
-    for o in observations:
-        row: dict[str, Any] = {"id": o.id, "suggestion": o.suggestion}
-        row.update({f"param.{k}": v for k, v in o.assignments.items()})
-        for metric in experiment.spec.metrics:
-            row[f"metric.{metric.name}"] = o.value_of(metric.name)
-        row.update({"failed": o.failed, "reason": o.reason, "created": o.created,
-                    "duration": o.duration, "hostname": o.metadata.get("hostname")})
-        row["metadata"] = json.dumps(o.metadata, sort_keys=True)
-        # early stopping's columns come last, so that every earlier column keeps its place
-        row.update({"resource": o.resource, "stopped": o.stopped,
-                    "stop_reason": stop_reason(o.metadata)})
-        output = o.metadata.get("output")  # the evaluation's stdout/stderr tail, bounded
-        row["output"] = output if isinstance(output, str) else ""
-        rows.append(row)
-    return rows
+def csv_header(experiment: Experiment) -> list[str]:
+    """Every parameter of the space (a conditional one too, empty where it does not apply)
+    and every metric, then the observation's own fields; early stopping's come last, so that
+    every earlier column keeps its place."""
+    spec = experiment.spec
+    return ["id", "suggestion", *[f"param.{p.name}" for p in spec.parameters],
+            *[f"metric.{m.name}" for m in spec.metrics], "failed", "reason", "created",
+            "duration", "hostname", "metadata", "resource", "stopped", "stop_reason", "output"]
+
+
+def csv_row(parameters: list[str], metrics: list[str], text: str) -> list[Any]:
+    """One stored observation as a CSV row, read straight from its JSON (no record object:
+    the export of a million is bound by this)."""
+    data = json.loads(text)
+    assignments = data.get("assignments") or {}
+    values = {v["name"]: v["value"] for v in data.get("values") or ()}
+    metadata = data.get("metadata") or {}
+    output = metadata.get("output")  # the evaluation's stdout/stderr tail, bounded
+    return [data["id"], data.get("suggestion"), *[assignments.get(p) for p in parameters],
+            *[values.get(m) for m in metrics], data.get("failed", False),
+            data.get("reason", ""), data.get("created", 0.0), data.get("duration"),
+            metadata.get("hostname"), json.dumps(metadata, sort_keys=True),
+            data.get("resource"), data.get("stopped", False), stop_reason(metadata),
+            output if isinstance(output, str) else ""]
 
 
 def stop_reason(metadata: dict[str, Any]) -> str:
@@ -189,21 +195,23 @@ def _json_pieces(service: Service, experiment: Experiment) -> Iterator[str]:
 
 
 def _csv_pieces(service: Service, experiment: Experiment) -> Iterator[str]:
-    """The columns are the first observation's (its parameters, then every metric)."""
-    writer: csv.DictWriter[str] | None = None
+    """One header (csv_header), then a piece of rows per chunk of observations."""
+    parameters = [p.name for p in experiment.spec.parameters]
+    metrics = [m.name for m in experiment.spec.metrics]
     out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = False
     for chunk in service.observation_chunks(experiment.id):
-        rows = export_rows(experiment, [ObservationRecord.from_json(t) for t in chunk])
-        if not rows:
+        if not chunk:
             continue
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-        writer.writerows(rows)
+        if not header:
+            writer.writerow(csv_header(experiment))
+            header = True
+        writer.writerows(csv_row(parameters, metrics, text) for text in chunk)
         yield out.getvalue()
         out.seek(0)
         out.truncate()
-    if writer is None:
+    if not header:
         yield "id,suggestion\n"
 
 

@@ -8,6 +8,8 @@ import io
 import json
 
 from coordinator.service import views
+from coordinator.service.experiments import observe_assignments
+from coordinator.spec.config import validate_experiment
 from coordinator.state.store import Store
 from tests.unit.conftest import make_spec
 
@@ -49,3 +51,20 @@ def test_an_experiment_without_observations_exports_an_empty_document(service):
     experiment = service.create_experiment(make_spec())
     assert views.export(service, experiment.id, "json") == "[]\n"
     assert views.export(service, experiment.id, "csv") == "id,suggestion\n"
+
+
+def test_a_conditional_experiments_csv_has_every_parameter_whatever_the_first_observation(
+        service):
+    spec = validate_experiment({
+        "name": "branches", "budget": 10, "evaluate": "m:f",
+        "metrics": [{"name": "score"}],
+        "conditionals": [{"name": "model", "values": ["svm", "tree"]}],
+        "parameters": [{"name": "C", "type": "double", "bounds": {"min": 0.01, "max": 100},
+                        "conditions": {"model": "svm"}},
+                       {"name": "lr", "type": "double", "bounds": {"min": 0, "max": 1}}]})
+    experiment = service.create_experiment(spec)
+    for assignments in ({"model": "tree", "lr": 0.5}, {"model": "svm", "C": 3.0, "lr": 0.1}):
+        observe_assignments(service, experiment, assignments, {"score": (1.0, None)})
+    rows = list(csv.DictReader(io.StringIO(views.export(service, experiment.id, "csv"))))
+    assert [(r["param.model"], r["param.C"], r["param.lr"]) for r in rows] == \
+        [("tree", "", "0.5"), ("svm", "3.0", "0.1")]
