@@ -25,6 +25,7 @@ from typing import Any
 from redis.sentinel import SentinelConnectionPool
 
 from coordinator.errors import ConfigError
+from coordinator.state.together import is_cluster
 
 REPLICAS_ENV = "CELERIAC_REDIS_WAIT_REPLICAS"
 TIMEOUT_ENV = "CELERIAC_REDIS_WAIT_MS"
@@ -45,8 +46,14 @@ class Replication:
     @classmethod
     def for_client(cls, client: Any) -> Replication:
         replicated = isinstance(getattr(client, "connection_pool", None), SentinelConnectionPool)
-        return cls(_env_int(REPLICAS_ENV, 1 if replicated else 0, 0, 16),
-                   _env_int(TIMEOUT_ENV, 1000, 1, 60_000))
+        replicas = _env_int(REPLICAS_ENV, 1 if replicated else 0, 0, 16)
+        if replicas and is_cluster(client):
+            # WAIT counts the writes of its own connection, and a cluster client spreads one
+            # node's commands over a pool of connections: it could not be a guarantee
+            raise ConfigError([f"{replicas}: not supported with a Redis Cluster (the state's "
+                               f"replicas cannot be waited for there); unset it, or use "
+                               f"Sentinel for that guarantee"], REPLICAS_ENV)
+        return cls(replicas, _env_int(TIMEOUT_ENV, 1000, 1, 60_000))
 
     def waiting(self) -> bool:
         """Whether the next durable write waits (not while paused after a short wait)."""

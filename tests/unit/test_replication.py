@@ -42,3 +42,14 @@ def test_a_short_wait_pauses_waiting_and_is_counted(monkeypatch, caplog):
     assert "reached 0 of 1 replicas" in caplog.text
     clock[0] += replication.DEGRADED_PAUSE
     assert wanted.waiting()
+
+
+def test_waiting_for_replicas_on_a_cluster_is_refused_by_name(monkeypatch):
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.__new__(RedisCluster)  # no connection: only its kind is looked at
+    monkeypatch.setenv("CELERIAC_REDIS_WAIT_REPLICAS", "1")
+    with pytest.raises(ConfigError, match="CELERIAC_REDIS_WAIT_REPLICAS"):
+        Replication.for_client(client)
+    monkeypatch.delenv("CELERIAC_REDIS_WAIT_REPLICAS")
+    assert Replication.for_client(client).replicas == 0
