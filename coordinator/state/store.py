@@ -444,9 +444,9 @@ class Store:
             if valid == "1" and stored == wanted:
                 return summary.Summary(int(count or 0), int(failed or 0), int(stopped or 0),
                                        tuple(sorted(front, key=int)), first or "", last or "")
-            records = self.observations(experiment_id)
-            built = summary.rebuild(spec, records)
-            fallback = summary.of(records, built)
+            built = summary.rebuild(spec, ([ObservationRecord.from_json(t) for t in chunk]
+                                           for chunk in self.observation_chunks(experiment_id)))
+            fallback = summary.of(built)
             self._run("store_summary", [k.meta, *k.summary_keys],
                       [revision or "0", wanted, json.dumps(built, allow_nan=False)])
         return fallback

@@ -10,9 +10,10 @@ the one definition of the best, and stores it if nothing changed meanwhile (stor
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -56,45 +57,57 @@ class Summary:
     last: str  # the largest
 
 
-def rebuild(spec: ExperimentSpec, records: Sequence[ObservationRecord]) -> dict[str, Any]:
-    """The summary of every observation, as store_summary.lua takes it."""
-    metrics = spec.metrics
-    optimized = spec.optimized_metrics
-    picks = best_observations(metrics, [o.to_optimizer() for o in records])
-    front = [[records[i].id, score_text([_score(records[i], m.name, m.objective)
-                                         for m in optimized])] for i in picks]
-    reasons = Counter(headline(o) for o in records if o.failed)
-    ids = [int(o.id) for o in records]
-    return {"stopped": sum(o.stopped for o in records),
-            "first": str(min(ids)) if ids else "", "last": str(max(ids)) if ids else "",
-            "front": front, "reasons": sorted(reasons.items()),
-            **window(spec, records)}
-
-
-def window(spec: ExperimentSpec, records: Sequence[ObservationRecord]) -> dict[str, list[str]]:
-    """`recent` and `improvements` as prelude.lua keeps them, in the order observations were
-    recorded (their numbers)."""
-    ordered = sorted(records, key=lambda o: (o.number, int(o.id)))
-    improvements: list[str] = []
-    optimized = spec.optimized_metrics
-    if len(optimized) == 1:
-        best: float | None = None
-        metrics = spec.metrics
-        for o in ordered:
+def rebuild(spec: ExperimentSpec, chunks: Iterable[Sequence[ObservationRecord]]
+            ) -> dict[str, Any]:
+    """The summary of every observation, as store_summary.lua takes it, from the
+    observations a chunk at a time in id order (Store.observation_chunks), so a rebuild of a
+    million holds the running answer only. The best is best_observations' over every
+    observation: the front of a union is the front of its parts' fronts, and keeping the
+    candidates in id order keeps its tie rule (the earliest)."""
+    metrics, optimized = spec.metrics, spec.optimized_metrics
+    candidates: list[ObservationRecord] = []
+    reasons: Counter[str] = Counter()
+    counts = {"observations": 0, "failed": 0, "stopped": 0}
+    ids: list[int] = []  # the smallest and the largest so far
+    recent: list[tuple[int, int, str]] = []  # a heap of the RECENT latest (number, id)
+    eligible: list[tuple[int, int, str, float]] = []  # one optimized metric: the scores
+    for chunk in chunks:
+        for o in chunk:
+            counts["observations"] += 1
+            counts["failed"] += o.failed
+            counts["stopped"] += o.stopped
+            if o.failed:
+                reasons[headline(o)] += 1
+            number = int(o.id)
+            ids = [min(ids[0], number), max(ids[1], number)] if ids else [number, number]
+            heapq.heappush(recent, (o.number, number, o.id))
+            if len(recent) > RECENT:
+                heapq.heappop(recent)
             seen = o.to_optimizer()
-            if not seen.stopped and is_feasible(metrics, seen):
-                score = _score(o, optimized[0].name, optimized[0].objective)
-                if best is None or score > best:
-                    best = score
-                    improvements.append(o.id)
-    return {"recent": [o.id for o in reversed(ordered[-RECENT:])],
+            if len(optimized) == 1 and not seen.stopped and is_feasible(metrics, seen):
+                eligible.append((o.number, number, o.id,
+                                 _score(o, optimized[0].name, optimized[0].objective)))
+        pool = [*candidates, *chunk]
+        picks = best_observations(metrics, [o.to_optimizer() for o in pool])
+        candidates = sorted((pool[i] for i in picks), key=lambda o: int(o.id))
+    front = [[o.id, score_text([_score(o, m.name, m.objective) for m in optimized])]
+             for o in candidates]
+    best: float | None = None
+    improvements: list[str] = []
+    for _, _, oid, score in sorted(eligible):  # in the order they were recorded
+        if best is None or score > best:
+            best = score
+            improvements.append(oid)
+    return {**counts, "first": str(ids[0]) if ids else "", "last": str(ids[1]) if ids else "",
+            "front": front, "reasons": sorted(reasons.items()),
+            "recent": [oid for _, _, oid in sorted(recent, reverse=True)],
             "improvements": improvements[-IMPROVEMENTS:]}
 
 
-def of(records: Sequence[ObservationRecord], built: dict[str, Any]) -> Summary:
-    """The Summary a rebuild (`rebuild`'s answer for these records) gives."""
+def of(built: dict[str, Any]) -> Summary:
+    """The Summary a rebuild gives."""
     front = cast(list[list[str]], built["front"])
-    return Summary(len(records), sum(o.failed for o in records), int(built["stopped"]),
+    return Summary(int(built["observations"]), int(built["failed"]), int(built["stopped"]),
                    tuple(sorted((entry[0] for entry in front), key=int)), str(built["first"]),
                    str(built["last"]))
 

@@ -42,8 +42,13 @@ def random_record(rng: random.Random, spec: ExperimentSpec, oid: str) -> Observa
 
 
 def expected(spec: ExperimentSpec, records: list[ObservationRecord]) -> summary.Summary:
+    """A rebuild, in chunks of 5 as the store reads them (chunk sizes must not matter)."""
     ordered = sorted(records, key=lambda o: int(o.id))
-    return summary.of(ordered, summary.rebuild(spec, ordered))
+    return summary.of(rebuilt(spec, ordered))
+
+
+def rebuilt(spec: ExperimentSpec, ordered: list[ObservationRecord]) -> dict:
+    return summary.rebuild(spec, (ordered[i:i + 5] for i in range(0, len(ordered), 5)))
 
 
 def check(service, experiment, records: list[ObservationRecord]) -> None:
@@ -53,7 +58,7 @@ def check(service, experiment, records: list[ObservationRecord]) -> None:
     k = keys.ExperimentKeys(experiment.id)
     assert {"recent": service.store.redis.lrange(k.recent, 0, -1),
             "improvements": service.store.redis.lrange(k.improvements, 0, -1)} == \
-        summary.window(experiment.spec, stored)
+        {key: rebuilt(experiment.spec, stored)[key] for key in ("recent", "improvements")}
     assert [o.id for o in views.best(service, experiment)] == \
         [o.id for o in views.best(service, experiment, stored)]
     assert service.store.failure_reasons(experiment.id, top=10) == \
@@ -110,20 +115,19 @@ def test_observations_arriving_during_a_rebuild_are_not_lost(service, monkeypatc
     experiment = service.create_experiment(make_spec())
     service.store.redis.hset(f"celeriac:{{exp:{experiment.id}}}:meta", "summary", "0")
     ids = iter(service.store.allocate_ids(2))
-    real = service.store.observations
+    real = service.store.observation_chunks
 
-    def observations_then_one_more(experiment_id):
-        found = real(experiment_id)
+    def chunks_then_one_more(experiment_id, size=2000):
+        yield from real(experiment_id, size)
         oid = next(ids, None)
         if oid is not None:  # the first two rebuilds each race a new observation
             service.store.observe_assignments(ObservationRecord(
                 id=oid, experiment=experiment.id, suggestion=None, assignments={"x": 0.5},
                 values=(MetricValue("score", float(oid)),)))
-        return found
 
-    monkeypatch.setattr(service.store, "observations", observations_then_one_more)
+    monkeypatch.setattr(service.store, "observation_chunks", chunks_then_one_more)
     found = service.store.summary(experiment.id, experiment.spec)
-    stored = real(experiment.id)
+    stored = service.store.observations(experiment.id)
     assert found == expected(experiment.spec, stored)
     assert found.observations == 2
     monkeypatch.undo()  # the third rebuild raced nothing: it was stored, and it reads back
