@@ -19,6 +19,7 @@ ENV_URL = "CELERIAC_REDIS_URL"
 BROKER_ENV = "CELERIAC_BROKER_URL"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 AMQP_SCHEMES = ("amqp://", "amqps://")
+MAX_CONNECTIONS = 10_000  # per client (per node of a cluster): Redis's default maxclients
 
 
 def resolve_url(explicit: str | None = None) -> str:
@@ -55,6 +56,11 @@ def connect(url: str, retries: int = 40) -> redis.Redis:
                                                 **redis_py_options(url)}
     options = {"decode_responses": True, "socket_connect_timeout": 5,
                "health_check_interval": 25, **tcp,
+               # redis-py 8 caps a pool at 100 connections and then raises; every thread of a
+               # process blocked in a call holds one (a threads-pool worker's evaluations, an
+               # API server's requests, runs of many experiments), so the cap is Redis's own
+               # default `maxclients` instead
+               "max_connections": MAX_CONNECTIONS,
                "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=retries),
                "retry_on_error": [redis.ConnectionError, redis.TimeoutError]}
     if sentinel.is_sentinel(url):
