@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -26,6 +27,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(servers):
+    """`servers.start()`, then `stop()` however the block ends (a group of processes)."""
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):

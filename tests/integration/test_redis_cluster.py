@@ -18,7 +18,7 @@ from coordinator.state import keys
 from coordinator.state.store import Store
 from tests.integration.cluster import RedisClusterGroup
 from tests.integration.invariants import assert_invariants
-from tests.integration.processes import coordinator
+from tests.integration.processes import coordinator, running
 from tests.integration.test_faults import (
     create,
     finish,
@@ -31,12 +31,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 @pytest.fixture
 def redis_cluster(tmp_path: Path) -> Iterator[RedisClusterGroup]:
-    group = RedisClusterGroup(tmp_path / "cluster")
-    try:
-        group.start()
+    with running(RedisClusterGroup(tmp_path / "cluster")) as group:
         yield group
-    finally:
-        group.stop()
 
 
 @pytest.fixture

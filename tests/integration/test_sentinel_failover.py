@@ -13,7 +13,7 @@ import pytest
 from coordinator.infra.connection import connect
 from coordinator.service.experiments import Service
 from coordinator.state.store import Store
-from tests.integration.processes import wait_until
+from tests.integration.processes import running, wait_until
 from tests.integration.sentinel import SentinelGroup
 from tests.integration.test_faults import restart_mid_run
 
@@ -22,12 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 @pytest.fixture
 def sentinels(tmp_path: Path) -> Iterator[SentinelGroup]:
-    group = SentinelGroup(tmp_path / "ha")
-    try:
-        group.start()
+    with running(SentinelGroup(tmp_path / "ha")) as group:
         yield group
-    finally:
-        group.stop()
 
 
 @pytest.fixture
