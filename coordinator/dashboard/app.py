@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from coordinator.dashboard import data, svg
 from coordinator.dashboard.assets import plotly_js
 from coordinator.dashboard.caches import BestCache, FigureCache
-from coordinator.errors import CeleriacError
+from coordinator.errors import CeleriacError, InvalidInput
 from coordinator.infra.outage import explain
 from coordinator.service.access import authenticate, not_found, visible
 from coordinator.service.experiments import Service
@@ -118,6 +118,8 @@ def dashboard_app(service: Service,
                 return _figure(service, cache, eid, request.path_params["name"])
             if path.endswith("/figures"):
                 return _figures_json(service, cache, eid)
+            if path.endswith("/observations"):
+                return json_reply(data.observation_page(service, eid, _page(request)))
             since = request.query_params.get("since")
             if since and since == data.version(service, service.experiment(eid)):
                 return json_reply({"unchanged": True, "version": since})
@@ -145,6 +147,7 @@ def dashboard_app(service: Service,
         Route("/api/experiments", endpoint),
         Route("/api/experiments/{experiment_id}", endpoint),
         Route("/api/experiments/{experiment_id}/figures", endpoint),
+        Route("/api/experiments/{experiment_id}/observations", endpoint),
         Route("/api/experiments/{experiment_id}/plots/{name}.svg", endpoint),
         Route("/static/plotly.min.js", plotly_js),
         Mount("/static", app=StaticFiles(directory=STATIC)),
@@ -152,6 +155,13 @@ def dashboard_app(service: Service,
     app = Starlette(routes=routes)
     return BasicAuth(app, service.tokens, static_tokens
                      if isinstance(static_tokens, StaticTokens) else StaticTokens(static_tokens))
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "0")
+    if not raw.isdigit() or int(raw) > 10_000_000:
+        raise InvalidInput(f"page: {raw!r} is not a page number (0 is the newest)")
+    return int(raw)
 
 
 def _check_visible(service: Service, experiment_id: str, client: str) -> None:

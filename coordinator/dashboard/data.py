@@ -236,6 +236,21 @@ def failure_groups(snap: Snapshot) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
+PAGE_SIZE = 500  # observations per page of the table's pager (a long experiment's window)
+
+
+def observation_page(service: Service, experiment_id: str, page: int) -> dict[str, Any]:
+    """One page of the observations table, newest first, past a long experiment's window:
+    the rows as the page's own, and how many pages there are."""
+    experiment = service.experiment(experiment_id)
+    records, total = service.store.observation_page(experiment.id, page, PAGE_SIZE)
+    snap = Snapshot(experiment=experiment, observations=records, open_suggestions=[],
+                    server_ms=0, version="")
+    best_ids = {o.id for o in views.best(service, experiment)}
+    return {"observations": [observation_row(snap, o, best_ids) for o in records],
+            "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "total": total}
+
+
 def experiment_config(experiment: Experiment) -> dict[str, Any]:
     """The stored config beyond the search space and the metrics (which have their own
     tables): how it is evaluated, the optimizer's settings, early stopping and the rest."""

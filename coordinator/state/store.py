@@ -411,6 +411,16 @@ class Store:
             texts = self.redis.hmget(key, ordered[start:start + size])
             yield [text for text in texts if text is not None]
 
+    def observation_page(self, experiment_id: str, page: int, size: int
+                         ) -> tuple[list[ObservationRecord], int]:
+        """Page `page` (0 is the newest) of `size` observations, newest first, and how many
+        there are: the ids only are read whole (HKEYS), the records of the page alone."""
+        key = keys.ExperimentKeys(experiment_id).observations
+        ordered = sorted(self.redis.hkeys(key), key=int, reverse=True)
+        chosen = ordered[page * size:(page + 1) * size]
+        texts = self.redis.hmget(key, chosen) if chosen else []
+        return [ObservationRecord.from_json(t) for t in texts if t], len(ordered)
+
     def observation_ids(self, experiment_id: str) -> list[str]:
         return list(self.redis.hkeys(keys.ExperimentKeys(experiment_id).observations))
 

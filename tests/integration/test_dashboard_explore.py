@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from coordinator.spec.config import validate_experiment
+from coordinator.state.records import MetricValue, ObservationRecord
 from coordinator.state.tokens import Tokens
 from tests.integration.api_fixtures import ApiServer
 from tests.integration.test_dashboard_browser import (
@@ -203,3 +204,41 @@ def test_the_header_names_the_client_and_an_empty_list_says_how_to_see_cli_exper
         assert "coordinator token create --client default" in text
         assert page.page.locator("#experiments tbody tr").count() == 0
         assert page.errors == [], page.errors
+
+
+def test_a_long_experiment_shows_a_window_and_pages_through_every_observation(api, tmp_path):
+    """Past 5,000 observations the page holds a window (it says so) and the pager reads
+    every observation, 500 a page, newest first."""
+    spec = validate_experiment({**SPEC, "budget": 10_000})
+    experiment = api.service.create_experiment(spec)
+    store = api.service.store
+    for i, oid in enumerate(store.allocate_ids(5200)):
+        store.observe_assignments(ObservationRecord(
+            id=oid, experiment=experiment.id, suggestion=None,
+            assignments={"learning_rate": 0.01, "depth": 1 + i % 12, "kind": "rbf"},
+            values=(MetricValue("accuracy", (i % 89) / 100 + i / 1e6),
+                    MetricValue("latency", 5.0))))
+    newest = max(store.observation_ids(experiment.id), key=int)
+    with browser(tmp_path / "profile", api.token) as page:
+        page.page.goto(f"{api.url}/dashboard/experiments/{experiment.id}")
+        wait_contains(page, "#obs-window", "of its 5200 observations")
+        assert page.text("#obs-count") == "5200"
+        page.page.click("#page-older")
+        wait_contains(page, "#page-text", "page 1 of 11")
+        rows = page.page.eval_on_selector_all("#observations tbody tr[data-id]",
+                                              "rows => rows.map(r => r.dataset.id)")
+        assert len(rows) == 500 and newest in rows
+        page.page.click("#page-older")
+        wait_contains(page, "#page-text", "page 2 of 11")
+        assert newest not in page.page.eval_on_selector_all(
+            "#observations tbody tr[data-id]", "rows => rows.map(r => r.dataset.id)")
+        page.page.click("#page-window")
+        wait_contains(page, "#page-text", "browse every observation")
+        assert page.page.locator("#obs-window").is_visible()
+
+
+def wait_contains(page: Page, selector: str, part: str) -> None:
+    page.page.wait_for_function(
+        "([s, p]) => { const n = document.querySelector(s); return n && !n.hidden &&"
+        " n.closest('[hidden]') === null && n.textContent.includes(p); }",
+        arg=[selector, part], timeout=15000)

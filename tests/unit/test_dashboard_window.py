@@ -5,10 +5,14 @@ line is the one a full read draws."""
 
 from __future__ import annotations
 
+from starlette.testclient import TestClient
+
+from coordinator.api.app import create_app
 from coordinator.dashboard import data
 from coordinator.dashboard.figures import figures
 from coordinator.service import views
 from coordinator.state.records import MetricValue, ObservationRecord
+from coordinator.state.tokens import Tokens
 from tests.unit.conftest import make_spec
 
 COUNT = 2600
@@ -53,3 +57,18 @@ def test_a_long_experiments_page_holds_a_window_with_the_wholes_numbers(service)
 def changes(points):
     """The (x, y) where a step line takes a new value."""
     return [(x, y) for i, (x, y) in enumerate(points) if i == 0 or y != points[i - 1][1]]
+
+
+def test_the_pager_reads_every_observation_500_a_page_newest_first(service, fake_redis):
+    experiment = long_experiment(service)
+    http = TestClient(create_app(service, tokens={}))
+    http.auth = (Tokens(fake_redis).create()[0], "")
+    base = f"/dashboard/api/experiments/{experiment.id}/observations"
+    first, last = http.get(base).json(), http.get(base + "?page=5").json()
+    ids = sorted(service.store.observation_ids(experiment.id), key=int, reverse=True)
+    assert (first["page"], first["pages"], first["total"]) == (0, 6, COUNT)
+    assert [r["id"] for r in first["observations"]] == ids[:500]
+    assert [r["id"] for r in last["observations"]] == ids[2500:]
+    assert sum(r["best"] for r in first["observations"] + last["observations"]) <= 1
+    refused = http.get(base + "?page=-1")
+    assert refused.status_code == 400 and "page" in refused.json()["message"]

@@ -109,7 +109,7 @@ async function loadList() {
 // ---- one experiment ----------------------------------------------------------------------
 
 const view = {id: null, version: null, data: null, sortKey: "id", sortDir: 1, brush: null,
-  picked: null, expanded: new Set()};
+  picked: null, expanded: new Set(), page: null};  // page: a page of all observations, newest first
 
 function renderHeader(d) {
   const e = d.experiment;
@@ -311,7 +311,8 @@ function renderObservations(d) {
   const needle = document.getElementById("filter").value.trim().toLowerCase();
   const state = document.getElementById("filter-state").value;
   const sortCol = cols.find((c) => c.key === view.sortKey) || cols[0];
-  const rows = d.observations.filter((o) => {
+  const shown = view.page ? view.page.observations : d.observations;
+  const rows = shown.filter((o) => {
     if (view.brush && !view.brush.has(o.id)) return false;
     if (state === "failed" && !o.failed) return false;
     if (state === "ok" && o.failed) return false;
@@ -320,9 +321,15 @@ function renderObservations(d) {
     if (!needle) return true;
     return cols.some((c) => fmt(c.get(o)).toLowerCase().includes(needle));
   }).sort((a, b) => view.sortDir * compare(sortCol.get(a), sortCol.get(b)));
-  setText("obs-title-count", `(${rows.length} of ${d.observations.length})`);
+  setText("obs-title-count", `(${rows.length} of ${shown.length})`);
   const win = document.getElementById("obs-window");
-  win.hidden = !d.window;
+  win.hidden = !d.window || Boolean(view.page);
+  document.getElementById("obs-pager").hidden = !d.window;
+  document.getElementById("page-newer").disabled = !view.page || view.page.page === 0;
+  document.getElementById("page-older").disabled = Boolean(view.page) && view.page.page + 1 >= view.page.pages;
+  document.getElementById("page-window").disabled = !view.page;
+  setText("page-text", view.page ? `page ${view.page.page + 1} of ${view.page.pages} ` +
+    `(${view.page.total} observations, newest first)` : "browse every observation, 500 a page");
   if (d.window) {
     win.textContent = `A window of this long experiment: ${d.window.shown} of its ` +
       `${d.window.total} observations (the latest, each that improved the best so far, and ` +
@@ -406,12 +413,23 @@ async function loadExperiment() {
   if (!d.unchanged) render(d);
 }
 
+async function showPage(page) {
+  view.page = page === null ? null : await getJSON("/api/experiments/" +
+    encodeURIComponent(view.id) + "/observations?page=" + page);
+  if (view.data) renderObservations(view.data);
+}
+
 function startExperiment() {
   view.id = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
   const rerender = () => { if (view.data) renderObservations(view.data); };
   document.getElementById("filter").addEventListener("input", rerender);
   document.getElementById("filter-state").addEventListener("change", rerender);
   document.getElementById("brush-clear").addEventListener("click", () => Explore.clearBrush());
+  document.getElementById("page-older").addEventListener("click",
+    () => showPage(view.page ? view.page.page + 1 : 0));
+  document.getElementById("page-newer").addEventListener("click",
+    () => showPage(Math.max(0, view.page.page - 1)));
+  document.getElementById("page-window").addEventListener("click", () => showPage(null));
   poll(loadExperiment);
 }
 
