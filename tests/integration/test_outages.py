@@ -165,7 +165,11 @@ def test_redis_at_maxmemory_mid_run_ends_it_with_one_line_and_a_rerun_after_free
     assert "is out of memory" in line and "maxmemory" in line, line
     assert "archive old experiments" in line and "coordinator run" in line, line
     # Celery's own worker process stops on an OOM reply from the broker ("Unrecoverable
-    # error"); a process manager restarts it, as here once memory is freed.
+    # error"), after restoring its unacknowledged messages, which takes a moment and may end
+    # after the run did; a process manager restarts it, as here once memory is freed.
+    settle = time.monotonic() + 20
+    while time.monotonic() < settle and any(worker.alive() for worker in workers):
+        time.sleep(0.2)
     for index, worker in enumerate(list(workers)):
         if not worker.alive():
             start_worker(name=f"again{index}", extra_env=QUICK)
