@@ -72,15 +72,11 @@ def best(service: Service, experiment: Experiment,
 
 def summary_best(service: Service, experiment: Experiment, found: Summary
                  ) -> list[ObservationRecord]:
-    """The summary's best observations, in best_observations' order: the Pareto front by the
-    first optimized metric, best first, then by id."""
-    records = service.store.observations_by_id(experiment.id, found.best)
-    optimized = experiment.spec.optimized_metrics
-    if len(optimized) < 2:
-        return records
-    first = optimized[0]
-    sign = 1.0 if first.objective == "maximize" else -1.0
-    return sorted(records, key=lambda o: (-sign * (o.value_of(first.name) or 0.0), int(o.id)))
+    """The summary's best observations, in best_observations' order (the Pareto front by the
+    first optimized metric, best first, then by id): best_observations of the front is the
+    front itself, so it orders it."""
+    return best(service, experiment,
+                service.store.observations_by_id(experiment.id, found.best))
 
 
 def status(service: Service, experiment_id: str) -> Status:

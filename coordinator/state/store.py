@@ -404,9 +404,9 @@ class Store:
 
     def observation_chunks(self, experiment_id: str, size: int = 2000) -> Iterator[list[str]]:
         """The stored JSON of every observation, oldest first, `size` at a time: only the ids
-        are held at once (8 bytes each, sorted_observation_ids), then HMGET per chunk, so an
-        export of a million observations streams in flat memory. An observation deleted
-        meanwhile is skipped."""
+        are held whole (8 bytes each, sorted_observation_ids), then HMGET per chunk, so an
+        export of a million observations holds 8 MB of ids and one chunk of records, not the
+        records. An observation deleted meanwhile is skipped."""
         key = keys.ExperimentKeys(experiment_id).observations
         ordered = self.sorted_observation_ids(experiment_id)
         for start in range(0, len(ordered), size):

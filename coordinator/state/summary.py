@@ -20,7 +20,7 @@ from typing import Any, cast
 from coordinator.spec.experiment import ExperimentSpec
 from coordinator.state.records import ObservationRecord, reason_headline
 from optimizer import best_observations
-from optimizer.metrics import is_feasible
+from optimizer.metrics import Metric, is_feasible
 
 NO_REASON = "no reason recorded"  # the headline of a failure that gave none
 RECENT = IMPROVEMENTS = 2000  # as prelude.lua's: how many ids the window's lists keep
@@ -29,7 +29,7 @@ RECENT = IMPROVEMENTS = 2000  # as prelude.lua's: how many ids the window's list
 def goals(spec: ExperimentSpec) -> str:
     """What decides the best, as prelude.lua's `standing` reads it: every metric that is not
     only stored (each must have a value, within its threshold if it has one), in order."""
-    return json.dumps([{"name": m.name, "sign": 1 if m.objective == "maximize" else -1,
+    return json.dumps([{"name": m.name, "sign": m.sign,
                         "threshold": m.threshold, "optimize": m.strategy == "optimize"}
                        for m in spec.metrics if m.strategy != "store"], sort_keys=True)
 
@@ -86,11 +86,11 @@ def rebuild(spec: ExperimentSpec, chunks: Iterable[Sequence[ObservationRecord]]
             seen = o.to_optimizer()
             if len(optimized) == 1 and not seen.stopped and is_feasible(metrics, seen):
                 eligible.append((o.number, number, o.id,
-                                 _score(o, optimized[0].name, optimized[0].objective)))
+                                 _score(o, optimized[0])))
         pool = [*candidates, *chunk]
         picks = best_observations(metrics, [o.to_optimizer() for o in pool])
         candidates = sorted((pool[i] for i in picks), key=lambda o: int(o.id))
-    front = [[o.id, score_text([_score(o, m.name, m.objective) for m in optimized])]
+    front = [[o.id, score_text([_score(o, m) for m in optimized])]
              for o in candidates]
     best: float | None = None
     improvements: list[str] = []
@@ -112,7 +112,8 @@ def of(built: dict[str, Any]) -> Summary:
                    str(built["last"]))
 
 
-def _score(record: ObservationRecord, metric: str, objective: str) -> float:
-    value = record.value_of(metric)
+def _score(record: ObservationRecord, metric: Metric) -> float:
+    """The metric's value, larger is better (its sign, as the optimizer's models see it)."""
+    value = record.value_of(metric.name)
     assert value is not None  # best_observations picks only observations with every value
-    return value if objective == "maximize" else -value
+    return metric.sign * value

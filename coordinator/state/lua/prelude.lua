@@ -135,9 +135,9 @@ end
 
 -- Stores an observation, counts it and keeps the summary: the part every way of observing
 -- shares. k holds the keys meta, observations, events, front, reasons, recent and
--- improvements; sid is "" for an
--- observation without a suggestion; failed is "1" or "0"; headline is a failure's reason
--- without its details (records.py failure_headline), "" when it did not fail.
+-- improvements; sid is "" for an observation without a suggestion; failed is "1" or "0";
+-- headline is a failure's reason without its details (summary.py headline), "" when it did
+-- not fail.
 -- The record arrives as '{"number": 0, ...' (records.py ObservationRecord.to_json) and is stored
 -- with its number within the experiment (1, 2, ...) put in place of the 0.
 local NUMBER_PLACEHOLDER = '{"number": 0, '
