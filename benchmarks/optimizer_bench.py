@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.optimizer_contenders import CONTENDERS, Contender  # noqa: E402
-from benchmarks.optimizer_problems import Problem, hypervolume, problems  # noqa: E402
+from benchmarks.optimizer_problems import Problem, every_problem, hypervolume, problems  # noqa: E402
 from optimizer import Metric, Observation, Parameter, Settings, Space, suggest  # noqa: E402
 
 FLOOR = -12.0  # log10 regret: below this, rounding in the problems' minima dominates
@@ -370,7 +370,7 @@ def speedup(results: list[dict[str, Any]], base: int = 1, budget_of: dict[str, i
     as a multiple of B (runs with a larger budget, `--budget-scale`, show it beyond 1): read
     off the median best-so-far curve over seeds. With q workers the wall-clock speed-up is
     q divided by that multiple."""
-    budgets = budget_of or {name: p.budget for name, p in problems().items()}
+    budgets = budget_of or {name: p.budget for name, p in every_problem().items()}
     curves_by = _curves(results)
     lines = ["| problem | contender | q | seeds | q=1 median at B | evaluations to reach it "
              "| multiple of B | wall-clock speed-up |", "|---|---|---|---|---|---|---|---|"]
@@ -527,7 +527,7 @@ def _tasks(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
     """(problem, contender, q, seed), skipping contenders that do not apply to a problem
     (CMA-ES on categoricals, say): the suite report shows those as n/a."""
     tasks = []
-    table = problems()
+    table = every_problem()
     for prob in filter(None, args.problems.split(",")):
         for name in filter(None, args.contenders.split(",")):
             if prob in table and not CONTENDERS[name].applies(table[prob]):
@@ -552,9 +552,9 @@ _PROBLEMS: dict[str, Problem] = {}
 
 
 def _problems() -> dict[str, Problem]:
-    """problems(), built once per process (the tuning tasks keep their loaded datasets)."""
+    """every_problem(), built once per process (the tuning tasks keep their loaded datasets)."""
     if not _PROBLEMS:
-        _PROBLEMS.update(problems())
+        _PROBLEMS.update(every_problem())
     return _PROBLEMS
 
 

@@ -232,6 +232,13 @@ def problems() -> dict[str, Problem]:
     return {**_original(), **suite(), **tasks()}
 
 
+def every_problem() -> dict[str, Problem]:
+    """problems() and the off-centre diagnostics (`suite_problems.off_centre`), by name."""
+    from benchmarks.suite_problems import off_centre  # noqa: PLC0415
+
+    return {**problems(), **off_centre()}
+
+
 def _original() -> dict[str, Problem]:
     dbl = lambda n, lo, hi: Parameter(n, "double", lo, hi)  # noqa: E731
     return {

@@ -268,3 +268,31 @@ def suite() -> dict[str, Problem]:
         {"act": PAIR_A[a], "opt": PAIR_B[b], "x": float(PAIR_X[a, b]),
          "y": float(PAIR_Y[a, b]), "n": int(PAIR_N[a, b])})
     return out
+
+
+# --- off-centre variants: where the minimum is not the centre of the domain ----------------
+
+# Ackley's and Rastrigin's minimum is the origin, the centre of their textbook domains, and
+# CMA-ES (Optuna's CmaEsSampler) starts its search distribution there. These variants move
+# the minimum to a fixed point away from the centre (as the COCO/BBOB suite shifts every
+# function), to tell a search that finds the basin from one that starts in it. They are
+# diagnostics for the suite's report, not members of `suite()`.
+OFF_CENTRE_SHIFT = 0.5  # the minimum sits this share of the half-width from the centre, per axis
+
+
+def _offset(d: int, half_width: float) -> np.ndarray:
+    signs = np.random.default_rng(d).choice([-1.0, 1.0], size=d)
+    return OFF_CENTRE_SHIFT * half_width * signs
+
+
+@functools.cache
+def off_centre() -> dict[str, Problem]:
+    out: dict[str, Problem] = {}
+    for name, f, d, half, budget in (("ackley-20", ackley, 20, 32.768, 100),
+                                     ("rastrigin-10", rastrigin, 10, 5.12, 100)):
+        shift = _offset(d, half)
+        problem = _vec_problem(f"{name}-off-centre", lambda x, f=f, s=shift: f(x - s), d,
+                               -half, half, 0.0, budget)
+        out[problem.name] = problem
+        ARGMIN[problem.name] = _point(shift)
+    return out

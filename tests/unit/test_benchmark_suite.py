@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from benchmarks import suite_report
-from benchmarks.optimizer_problems import problems
-from benchmarks.suite_problems import ARGMIN, suite
+from benchmarks.optimizer_problems import every_problem, problems
+from benchmarks.suite_problems import ARGMIN, off_centre, suite
 from benchmarks.tuning_tasks import tasks
 
 
@@ -25,9 +25,23 @@ def test_the_suite_covers_what_the_issue_asks_for():
     assert set(problems()) >= set(found) | set(tasks())
 
 
-@pytest.mark.parametrize("name", sorted(suite()))
+def test_the_off_centre_variants_move_the_minimum_away_from_the_centre_only():
+    """Diagnostics beside the suite, not in it: the same function and domain, the minimum
+    half-way from the centre to the boundary along every axis."""
+    assert not set(off_centre()) & set(problems())
+    for name, problem in off_centre().items():
+        original = suite()[name.removesuffix("-off-centre")]
+        assert [(p.low, p.high) for p in problem.parameters] == \
+            [(p.low, p.high) for p in original.parameters]
+        centre = {p.name: 0.0 for p in problem.parameters}
+        assert problem.function(centre) > problem.minimum + 1.0
+        for p in problem.parameters:
+            assert math.isclose(abs(ARGMIN[name][p.name]), 0.5 * p.high)
+
+
+@pytest.mark.parametrize("name", sorted({**suite(), **off_centre()}))
 def test_each_known_minimum_is_taken_at_its_argmin_and_nowhere_lower(name):
-    problem = suite()[name]
+    problem = every_problem()[name]
     assert math.isclose(problem.function(ARGMIN[name]), problem.minimum, abs_tol=1e-6)
     rng = np.random.default_rng(0)
     for _ in range(200):
