@@ -14,6 +14,7 @@ import click
 from coordinator.cli.context import Context, pass_context
 from coordinator.cli.progress import ProgressView, describe, running_steps
 from coordinator.errors import InvalidInput
+from coordinator.infra.connection import resolve_broker_url
 from coordinator.infra.embedded import data_home
 from coordinator.infra.local_workers import LocalWorkers
 from coordinator.infra.outage import RedisWait
@@ -78,6 +79,7 @@ def run(ctx: Context, target: str, workers: int, queue: str, resume: bool) -> No
     from coordinator.runloop.runner import check_runnable  # noqa: PLC0415
 
     service = ctx.service_when_redis_is_up()
+    resolve_broker_url(ctx.url)  # a bad broker URL is refused before anything is created
     if target.endswith((".yml", ".yaml")) or Path(target).is_file():
         experiment = _create_from(service, target, resume)
     else:  # started while Redis is away (a restart in an outage): wait for it, as a run does

@@ -67,3 +67,23 @@ def test_a_malformed_cluster_url_is_refused_with_the_form(url):
 def test_a_cluster_url_gives_its_nodes_and_credentials():
     assert cluster.parse("redis+cluster://app:p%40ss@a:7000,b:7001/") == \
         ([("a", 7000), ("b", 7001)], "app", "p@ss")
+
+
+def test_run_refuses_a_bad_broker_before_it_creates_the_experiment(tmp_path, service,
+                                                                  monkeypatch):
+    from click.testing import CliRunner
+
+    from coordinator.cli.context import Context
+    from coordinator.cli.main import cli
+
+    path = tmp_path / "exp.yml"
+    path.write_text("name: good\nparameters: [{name: a, type: double, bounds: {min: 0, max: 1}}]"
+                    "\nmetrics: [{name: m}]\nbudget: 3\nevaluate: m:f\n")
+    monkeypatch.setenv(BROKER_ENV, "sqs://key:secret@queue")
+    context = Context(None)
+    context._service, context.url = service, STATE
+    result = CliRunner().invoke(cli, ["run", str(path)], obj=context,
+                                standalone_mode=False, catch_exceptions=True)
+    assert isinstance(result.exception, RedisUnavailable)
+    assert str(result.exception).startswith("CELERIAC_BROKER_URL=")
+    assert service.experiments() == []
