@@ -325,20 +325,25 @@ def sweep(ctx: Context, experiment_id: str, forever: bool, queue: str) -> None:
     sender = TaskSender(ctx.url, queue)
     timing = Timing.from_env()
     sweeper = Sweeper(ctx.service, lambda _e, sid: sender.send(experiment, sid), timing)
+    # a sweeper kept running rides out a Redis outage as a run does; a single sweep fails fast
+    wait = RedisWait(ctx.url, on_wait=lambda line: click.echo(line, err=True)) if forever \
+        else None
     try:
-        _sweep_rounds(sweeper, experiment, forever, timing.sweep_interval)
+        _sweep_rounds(sweeper, experiment, wait, timing.sweep_interval)
     except KeyboardInterrupt:
         pass
     finally:
         sender.close()
 
 
-def _sweep_rounds(sweeper: Sweeper, experiment: Experiment, forever: bool,
+def _sweep_rounds(sweeper: Sweeper, experiment: Experiment, wait: RedisWait | None,
                   interval: float) -> None:
+    """One sweep; with `wait` (--forever), one every `interval` through outages."""
     while True:
-        result = sweeper.sweep(experiment)
+        result = wait.call(lambda: sweeper.sweep(experiment)) if wait else \
+            sweeper.sweep(experiment)
         click.echo(f"requeued {len(result.requeued)}, re-sent {len(result.redispatched)}, "
                    f"failed {len(result.failed)}")
-        if not forever:
+        if wait is None:
             return
         time.sleep(interval)

@@ -83,3 +83,34 @@ def test_the_patience_comes_from_the_environment_and_is_checked(monkeypatch):
         patience()
     monkeypatch.delenv(PATIENCE_ENV)
     assert patience() == 600
+
+
+def test_sweep_forever_rides_out_an_outage_and_a_single_sweep_does_not(monkeypatch):
+    from types import SimpleNamespace
+
+    from coordinator.cli import experiments
+
+    monkeypatch.setattr(experiments.time, "sleep", lambda _: None)
+    done = SimpleNamespace(requeued=[], redispatched=[], failed=[])
+
+    class Sweeper:
+        def __init__(self, *steps):
+            self.steps = list(steps)
+
+        def sweep(self, _experiment):
+            step = self.steps.pop(0)
+            if isinstance(step, BaseException):
+                raise step
+            return step
+
+    lines: list[str] = []
+    wait = RedisWait(URL, on_wait=lines.append, patience_s=600, sleep=lambda _: None)
+    away = redis.ConnectionError("Connection refused")
+    sweeper = Sweeper(done, away, away, done, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        experiments._sweep_rounds(sweeper, None, wait, 0.0)
+    assert ["waiting for Redis" in line for line in lines] == [True, True, False]
+    assert "is back" in lines[-1]
+    assert not sweeper.steps
+    with pytest.raises(redis.ConnectionError):
+        experiments._sweep_rounds(Sweeper(away), None, None, 0.0)
