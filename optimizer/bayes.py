@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from optimizer import design, fidelity, local, pareto, search, trust
-from optimizer.acquisition import Acquisition, Feasibility, Objective, Penalty
+from optimizer.acquisition import FACTORED, Acquisition, Feasibility, Objective, Penalty
 from optimizer.gp import SMOOTH, GaussianProcess
 from optimizer.metrics import Metric, Observation, constraints, has_values, is_feasible, optimized
 from optimizer.models import Target, compress_tail, fit_model, scalarize, subsample
@@ -67,7 +67,7 @@ class Problem:
     ordered: np.ndarray  # feature columns with a distance: the length-scale prior's
     finished: np.ndarray  # bool per valued observation: not stopped early
     levels: np.ndarray | None  # resource level per valued observation, with fidelity only
-    trust_length: float = trust.BASE  # side of the trust region, replayed from history
+    region: trust.Region = trust.Region()  # the trust region, replayed from history
     started: int = 0  # observations plus pending points: numbers the proposals
     bandwidth: int = 1
 
@@ -94,15 +94,15 @@ def propose_bayes(history: History, metrics: Sequence[Metric], settings: Setting
     with threadpool_limits(1, user_api="blas"):
         full = max_resource if fidelity.active(history.observations, max_resource) else None
         problem = _build_problem(history, metrics, settings, rng, full)
-        problem.trust_length = _trust_length(history, metrics, bandwidth, settings, n_init,
-                                             full is not None)
+        problem.region = _trust_region(history, metrics, bandwidth, settings, n_init,
+                                       full is not None)
         problem.started = started
         problem.bandwidth = bandwidth
         _batch_loop(problem, settings, rng, batch)
 
 
-def _trust_length(history: History, metrics: Sequence[Metric], bandwidth: int,
-                  settings: Settings, skip: int, finished_only: bool = False) -> float:
+def _trust_region(history: History, metrics: Sequence[Metric], bandwidth: int,
+                  settings: Settings, skip: int, finished_only: bool = False) -> trust.Region:
     """Replayed over valued observations in report order (before any subsampling); with
     `finished_only`, over those not stopped early, whose values are partial.
 
@@ -112,12 +112,12 @@ def _trust_length(history: History, metrics: Sequence[Metric], bandwidth: int,
     valued = [o for o in history.observations
               if has_values(metrics, o) and not (finished_only and o.stopped)]
     if not valued:
-        return trust.BASE
+        return trust.Region()
     scores = _progress_scores(valued, metrics)
     best = np.max(scores[:skip], initial=-np.inf)
     later = np.concatenate([[best], scores[skip:]]) if skip < len(scores) else [best]
-    return trust.side_length(np.asarray(later), history.space.dimension, bandwidth,
-                             settings.trust_patience)
+    return trust.replay(np.asarray(later), history.space.dimension, bandwidth,
+                        settings.trust_patience)
 
 
 def _progress_scores(valued: list[Observation], metrics: Sequence[Metric]) -> np.ndarray:
@@ -202,7 +202,7 @@ def _batch_loop(problem: Problem, settings: Settings, rng: np.random.Generator,
         extra = np.vstack([problem.pending, *chosen]) if chosen else problem.pending
         centres = _centres(problem, objective[1])
         box = None
-        if _in_trust_region(settings, number, problem.bandwidth):
+        if _in_trust_region(settings, number, problem.bandwidth) and not problem.region.converged:
             box = _trust_box(problem, objective[0], centres[0])
         rows = _search(problem, objective, feasibility, extra, settings, rng, centres, box)
         accepted = batch.offer(rows, "bayes", limit=1)
@@ -297,7 +297,7 @@ def _in_trust_region(settings: Settings, number: int, bandwidth: int = 1) -> boo
 def _trust_box(problem: Problem, model: GaussianProcess, centre: np.ndarray) -> search.Box:
     """The trust region around the incumbent, shaped by the objective's length scales."""
     ordered = np.array([p.type != "categorical" for p in problem.space.parameters])
-    return trust.box(centre, _cube_scales(problem, model), problem.trust_length, ordered)
+    return trust.box(centre, _cube_scales(problem, model), problem.region.length, ordered)
 
 
 def _cube_scales(problem: Problem, model: GaussianProcess) -> np.ndarray:
@@ -372,7 +372,9 @@ def _acquisition(
     best = incumbent
     if kind == "ei" and settings.pending == "believer" and len(extra):
         best = max(best, float(fantasy_y.max()))
-    return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa), feas)
+    softness = FACTORED if feas else 1.0
+    return Acquisition(Objective(fantasized, best, kind, settings.xi, settings.kappa, softness),
+                       feas)
 
 
 def _believed_feasibility(feasibility: list[Limit], extra: np.ndarray) -> list[Feasibility]:

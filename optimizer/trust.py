@@ -10,6 +10,7 @@ the same answer.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,7 +21,21 @@ SUCCESSES = 3
 TOLERANCE = 1e-3
 
 
+@dataclass(frozen=True)
+class Region:
+    """The trust region replayed from history: its side, and whether it has collapsed and
+    restarted with no success since (the incumbent's basin is exhausted)."""
+
+    length: float = BASE
+    converged: bool = False
+
+
 def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> float:
+    """The side of `replay`'s region."""
+    return replay(values, dimension, bandwidth, patience).length
+
+
+def replay(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> Region:
     """Replay TuRBO's success/failure counters over values (larger is better) in order.
 
     As in TuRBO, the counters move once per batch: the observations are taken in groups of
@@ -31,10 +46,11 @@ def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: in
     patience = patience or math.ceil(max(4.0, dimension) / bandwidth)
     length, best = BASE, -math.inf
     wins = losses = 0
+    converged = False
     for start in range(0, len(values), bandwidth):
         value = float(np.max(values[start : start + bandwidth]))
         if best == -math.inf or value > best + TOLERANCE * abs(best):
-            wins, losses = wins + 1, 0
+            wins, losses, converged = wins + 1, 0, False
         else:
             wins, losses = 0, losses + 1
         best = max(best, value)
@@ -43,8 +59,8 @@ def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: in
         if losses == patience:
             length, losses = length / 2.0, 0
         if length < SHORTEST:  # converged: start again at full size around the incumbent
-            length = BASE
-    return length
+            length, converged = BASE, True
+    return Region(length, converged)
 
 
 def box(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from optimizer import Metric, Observation, Parameter, Settings, Space, bayes, suggest
-from optimizer.acquisition import Objective, Penalty
+from optimizer.acquisition import FACTORED, Objective, Penalty
 from optimizer.bayes import initial_points
 from optimizer.gp import GaussianProcess, Hyper
 
@@ -211,6 +211,49 @@ def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
     assert np.allclose(wide.value(x, False)[0], np.log1p(np.exp(reach)))
     assert np.all(wide.value(x, False)[0] > narrow.value(x, False)[0])
     _check_gradient(wide)
+
+
+def test_with_feasibility_factors_the_bound_is_near_zero_where_nothing_is_gained():
+    # the incumbent on a constraint's boundary (reach 0, feasible with probability 1/2)
+    # against a better region feasible with probability 1/10 (reach 0.5): at softness 1 the
+    # incumbent wins (0.35 against 0.10), which kept Gramacy's problem on a local optimum
+    model = _fixed_model()
+    x = np.random.default_rng(2).random((6, 2))
+    soft, sharp = (Objective(model, -5.0, "lcb", softness=t) for t in (1.0, FACTORED))
+    assert np.argmax(soft.value(x, False)[0]) == np.argmax(sharp.value(x, False)[0])
+    _check_gradient(sharp)
+
+
+
+# The first 20 evaluations of a benchmark run of Gramacy's problem (seed 2) that then spent
+# 25 more on (0, 0.75): a local optimum on the sinusoidal constraint's boundary.
+GRAMACY_STUCK = [(0.0822, 0.28), (0.0611, 0.9839), (0.2537, 0.5299), (0.4758, 0.028),
+                 (0.9788, 0.1207), (0.9892, 0.6608), (0.6882, 0.4369), (0.0, 0.6984),
+                 (0.0, 0.894), (0.6852, 0.8708), (0.0, 0.6604), (0.5143, 1.0), (0.0, 0.8104),
+                 (0.0, 0.7535), (0.0, 0.0), (0.0, 0.7502), (0.0, 0.75), (0.0, 0.7728),
+                 (0.0, 0.7507), (0.0, 0.7504)]
+
+
+@pytest.mark.parametrize(("softness", "batches_leaving"), [(FACTORED, 5), (1.0, 1)])
+def test_a_batch_leaves_a_local_optimum_on_a_constraint_boundary(monkeypatch, softness,
+                                                                 batches_leaving):
+    from benchmarks.optimizer_problems import gramacy_c1, gramacy_c2
+
+    space = Space([Parameter("x1", "double", 0.0, 1.0), Parameter("x2", "double", 0.0, 1.0)])
+    metrics = [Metric("f", "minimize"), Metric("c1", "minimize", "constraint", 0.0),
+               Metric("c2", "minimize", "constraint", 0.0)]
+    history = []
+    for a, b in GRAMACY_STUCK:
+        p = {"x1": a, "x2": b}
+        history.append(Observation(p, {"f": a + b, "c1": gramacy_c1(p), "c2": gramacy_c2(p)}))
+    monkeypatch.setattr(bayes, "FACTORED", softness)
+    leaving = 0
+    for seed in range(5):
+        props = suggest(space, metrics, history, [], 4, Settings(seed=seed), 4)
+        leaving += any(np.hypot(p.assignments["x1"], p.assignments["x2"] - 0.75) > 0.05
+                       for p in props)
+    # the default sends a proposal elsewhere in every batch; softness 1 in at most one
+    assert leaving >= batches_leaving if softness == FACTORED else leaving <= batches_leaving
 
 
 def test_constraint_is_honoured_with_pending_points_under_the_confidence_bound():

@@ -5,7 +5,7 @@ import pytest
 
 from optimizer import Metric, Observation, Parameter, Settings, Space, trust
 from optimizer.acquisition import Acquisition, Objective
-from optimizer.bayes import _in_trust_region, _trust_length
+from optimizer.bayes import _in_trust_region, _trust_region
 from optimizer.gp import GaussianProcess, Hyper
 from optimizer.proposals import History
 from optimizer.search import maximize
@@ -34,6 +34,14 @@ def test_side_length_doubles_after_successes_and_is_capped():
 def test_side_length_restarts_when_it_collapses():
     flat = np.zeros(1 + 4 * 7)  # the seventh halving passes SHORTEST: start over
     assert trust.side_length(flat, dimension=4, bandwidth=1) == pytest.approx(trust.BASE)
+
+
+def test_a_collapsed_region_is_converged_until_the_next_success():
+    flat = np.zeros(1 + 4 * 7)
+    assert not trust.replay(flat[:-1], dimension=4, bandwidth=1).converged
+    assert trust.replay(flat, dimension=4, bandwidth=1).converged
+    assert trust.replay(np.append(flat, np.zeros(5)), dimension=4, bandwidth=1).converged
+    assert not trust.replay(np.append(flat, [0.0, 1.0]), dimension=4, bandwidth=1).converged
 
 
 def test_box_is_longer_along_long_length_scales_and_leaves_categoricals_free():
@@ -73,7 +81,7 @@ def test_only_feasible_improvements_or_less_violation_count_as_progress():
         observations = [Observation({"x": i / 40}, {"f": f, "cost": c})
                         for i, (f, c) in enumerate(points)]
         history = History.build(space, observations, [])
-        return _trust_length(history, metrics, 1, Settings(), 1)
+        return _trust_region(history, metrics, 1, Settings(), 1).length
 
     # the objective climbs every time, but only on infeasible points: no progress, so the box
     # halves after every run of four (it used to double: each was counted a success)
@@ -84,3 +92,26 @@ def test_only_feasible_improvements_or_less_violation_count_as_progress():
     assert replay(shrinking) == pytest.approx(trust.LONGEST)
     # and a feasible point beats any infeasible one, however good its objective
     assert replay([(9.0, 0.9)] * 4 + [(0.0, 0.1)]) == pytest.approx(trust.BASE)
+
+
+def test_once_the_region_has_converged_proposals_search_the_whole_space(monkeypatch):
+    from optimizer import bayes, suggest
+
+    space = Space([Parameter("x", "double", 0.0, 1.0), Parameter("y", "double", 0.0, 1.0)])
+    rng = np.random.default_rng(0)
+    best = [Observation({"x": 0.5, "y": 0.5}, {"f": 1.0})]
+    design = [Observation({"x": float(a), "y": float(b)}, {"f": -float(a) - float(b)})
+              for a, b in rng.random((4, 2))]
+    # after the design, 4 x 7 results that do not beat the incumbent collapse the region
+    flat = [Observation({"x": float(a), "y": float(b)}, {"f": -1.0 - float(a)})
+            for a, b in rng.random((4 * 7 + 1, 2))]
+    boxes: list[int] = []
+    real = bayes._trust_box
+    monkeypatch.setattr(bayes, "_trust_box", lambda *a: boxes.append(1) or real(*a))
+    settings = Settings(seed=0, global_every=0, local_every=0)  # every proposal may use a box
+
+    suggest(space, [Metric("f")], best + design + flat[:8], [], 1, settings, 1)
+    assert boxes == [1]
+    boxes.clear()
+    suggest(space, [Metric("f")], best + design + flat, [], 1, settings, 1)
+    assert boxes == []
