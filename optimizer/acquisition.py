@@ -22,7 +22,7 @@ INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 # feasible with probability 1/2, repeating the incumbent outranked a better region feasible
 # with probability 1/10: Gramacy's problem stayed on one local optimum for 25 of its 40
 # evaluations in 7 of 10 seeds. Chosen on the constrained problems (benchmarks/RESULTS.md,
-# "The bound's softness with constraints"); alone the bound is monotone in it.
+# "The whole suite at ten seeds"); alone the bound is monotone in it.
 FACTORED = 0.01
 
 

@@ -46,8 +46,7 @@ class Bounds:
 
     length: tuple[float, float] = (1e-2, 2e1)
     # Up to the whole variance: capped at a tenth, a metric whose noise is as large as its
-    # signal was fitted as signal (benchmarks/RESULTS.md, "A GP that may call most of the
-    # variance noise").
+    # signal was fitted as signal (benchmarks/RESULTS.md, "The whole suite at ten seeds").
     noise: tuple[float, float] = (1e-11, 1.0)
 
 

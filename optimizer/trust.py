@@ -30,11 +30,6 @@ class Region:
     converged: bool = False
 
 
-def side_length(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> float:
-    """The side of `replay`'s region."""
-    return replay(values, dimension, bandwidth, patience).length
-
-
 def replay(values: np.ndarray, dimension: int, bandwidth: int, patience: int = 0) -> Region:
     """Replay TuRBO's success/failure counters over values (larger is better) in order.
 

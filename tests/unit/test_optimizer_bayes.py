@@ -213,16 +213,14 @@ def test_upper_confidence_bound_uses_kappa_and_has_exact_gradients():
     _check_gradient(wide)
 
 
-def test_with_feasibility_factors_the_bound_is_near_zero_where_nothing_is_gained():
-    # the incumbent on a constraint's boundary (reach 0, feasible with probability 1/2)
-    # against a better region feasible with probability 1/10 (reach 0.5): at softness 1 the
-    # incumbent wins (0.35 against 0.10), which kept Gramacy's problem on a local optimum
+def test_the_sharpened_bound_ranks_points_as_the_soft_one_and_has_exact_gradients():
+    # alone (no feasibility factor) the softness changes no choice; with factors it is what
+    # lets a batch leave a local optimum on a constraint's boundary (the next test)
     model = _fixed_model()
     x = np.random.default_rng(2).random((6, 2))
     soft, sharp = (Objective(model, -5.0, "lcb", softness=t) for t in (1.0, FACTORED))
     assert np.argmax(soft.value(x, False)[0]) == np.argmax(sharp.value(x, False)[0])
     _check_gradient(sharp)
-
 
 
 # The first 20 evaluations of a benchmark run of Gramacy's problem (seed 2) that then spent

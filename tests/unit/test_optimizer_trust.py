@@ -13,27 +13,27 @@ from optimizer.search import maximize
 
 def test_side_length_halves_after_a_run_of_failures():
     flat = np.zeros(20)  # one success (the first), then nothing improves
-    assert trust.side_length(flat, dimension=2, bandwidth=1) == pytest.approx(trust.BASE / 2**4)
+    assert trust.replay(flat, dimension=2, bandwidth=1).length == pytest.approx(trust.BASE / 2**4)
 
 
 def test_side_length_counts_rounds_of_the_bandwidth_not_observations():
     # the first round sets the incumbent; eight workers report eight flat results: one
     # failed round halves the box once (patience ceil(4 / 8) = 1 round), not eight times
     values = np.concatenate([np.ones(8), np.zeros(8)])
-    assert trust.side_length(values, dimension=2, bandwidth=8) == pytest.approx(trust.BASE / 2)
+    assert trust.replay(values, dimension=2, bandwidth=8).length == pytest.approx(trust.BASE / 2)
     # one improving result anywhere in a round makes the round a success
     rising = np.concatenate([np.zeros(8), [0, 0, 0, 5, 0, 0, 0, 0]])
-    assert trust.side_length(rising, dimension=2, bandwidth=8) == pytest.approx(trust.BASE)
+    assert trust.replay(rising, dimension=2, bandwidth=8).length == pytest.approx(trust.BASE)
 
 
 def test_side_length_doubles_after_successes_and_is_capped():
     rising = np.arange(1.0, 20.0)
-    assert trust.side_length(rising, dimension=2, bandwidth=1) == pytest.approx(trust.LONGEST)
+    assert trust.replay(rising, dimension=2, bandwidth=1).length == pytest.approx(trust.LONGEST)
 
 
 def test_side_length_restarts_when_it_collapses():
     flat = np.zeros(1 + 4 * 7)  # the seventh halving passes SHORTEST: start over
-    assert trust.side_length(flat, dimension=4, bandwidth=1) == pytest.approx(trust.BASE)
+    assert trust.replay(flat, dimension=4, bandwidth=1).length == pytest.approx(trust.BASE)
 
 
 def test_a_collapsed_region_is_converged_until_the_next_success():
