@@ -66,10 +66,8 @@ def fit_hyper(
     dim = x.shape[1]
     optimizer = _with_length_prior(np.ones(dim, bool) if prior is None else prior)
     for jitter in JITTERS:  # duplicates can make the noise floor too thin
-        model = GaussianProcessRegressor(
-            _kernel(dim, bounds, max(1e-4, bounds.noise[0])), alpha=alpha + jitter,
-            n_restarts_optimizer=restarts, random_state=seed, optimizer=optimizer,
-        )
+        model = _regressor(dim, bounds, max(1e-4, bounds.noise[0]), alpha + jitter, restarts,
+                           seed, optimizer)
         try:
             _fit(model, x, y)
             break
@@ -77,10 +75,7 @@ def fit_hyper(
             if jitter == JITTERS[-1]:
                 raise
     if bounds.noise[1] > NOISY_START:
-        noisy = GaussianProcessRegressor(
-            _kernel(dim, bounds, NOISY_START), alpha=alpha + jitter, n_restarts_optimizer=0,
-            random_state=seed, optimizer=optimizer,
-        )
+        noisy = _regressor(dim, bounds, NOISY_START, alpha + jitter, 0, seed, optimizer)
         try:
             _fit(noisy, x, y)
             if noisy.log_marginal_likelihood_value_ > model.log_marginal_likelihood_value_:
@@ -92,6 +87,14 @@ def fit_hyper(
         amplitude=float(k.k1.k1.constant_value),
         length_scales=np.atleast_1d(np.asarray(k.k1.k2.length_scale, dtype=float)),
         noise=float(k.k2.noise_level),
+    )
+
+
+def _regressor(dim: int, bounds: Bounds, noise: float, alpha: np.ndarray, restarts: int,
+               seed: int, optimizer: HyperOptimizer) -> GaussianProcessRegressor:
+    return GaussianProcessRegressor(
+        _kernel(dim, bounds, noise), alpha=alpha, n_restarts_optimizer=restarts,
+        random_state=seed, optimizer=optimizer,
     )
 
 
