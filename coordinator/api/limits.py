@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from coordinator.env_numbers import env_int
 from coordinator.errors import InvalidInput
 from coordinator.service.experiments import Service
 
@@ -45,8 +46,9 @@ class ApiLimits:
         """Explicit values (the CLI's options) win over the environment, which wins over the
         defaults."""
         rate_text = rate if rate is not None else os.environ.get(ENV_RATE)
-        burst_value = burst if burst is not None else _env_int(ENV_BURST)
-        body_value = max_body if max_body is not None else _env_int(ENV_MAX_BODY)
+        burst_value = burst if burst is not None else env_int(ENV_BURST, None, 0, 10**9, "requests")
+        body_value = (max_body if max_body is not None
+                      else env_int(ENV_MAX_BODY, None, 0, 2**40, "bytes"))
         limits = cls(rate=parse_rate(rate_text) if rate_text is not None else DEFAULT_RATE,
                      burst=DEFAULT_BURST if burst_value is None else burst_value,
                      max_body=DEFAULT_MAX_BODY if body_value is None else body_value)
@@ -58,15 +60,6 @@ class ApiLimits:
             raise InvalidInput(f"burst: must be at least 1 request, got {self.burst}")
         if self.max_body < 1024:
             raise InvalidInput(f"max body: must be at least 1024 bytes, got {self.max_body}")
-
-
-def _env_int(name: str) -> int | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise InvalidInput(f"{name}: must be a whole number, got {text[:40]!r}")
-    return int(text)
 
 
 def parse_rate(text: str) -> float:

@@ -11,7 +11,6 @@ refuses writes; waiting would not help, so that becomes `RedisFull`, which says 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,7 +18,8 @@ from typing import TypeVar
 import redis
 from kombu.exceptions import OperationalError
 
-from coordinator.errors import InvalidInput, RedisFull, RedisUnavailable
+from coordinator.env_numbers import env_seconds
+from coordinator.errors import RedisFull, RedisUnavailable
 from coordinator.infra.connection import redact
 from coordinator.state.keys import ExperimentKeys
 
@@ -38,16 +38,7 @@ T = TypeVar("T")
 
 def patience(env: str = PATIENCE_ENV, default: float = DEFAULT_PATIENCE) -> float:
     """Seconds to wait for Redis, from `env` (a worker's result has a setting of its own)."""
-    raw = os.environ.get(env, "")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{env}: must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 7 * 86400:
-        raise InvalidInput(f"{env}: must be between 0 and 604800, got {value:g}")
-    return value
+    return env_seconds(env, default, 0, 7 * 86400)
 
 
 def is_outage(exc: BaseException) -> bool:

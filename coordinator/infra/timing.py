@@ -7,23 +7,9 @@ overridden with an environment variable, read the same way by every process.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from coordinator.errors import InvalidInput
-
-
-def _env_float(name: str, default: float, low: float, high: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: must be a number of seconds, got {raw!r}") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name}: must be between {low:g} and {high:g}, got {value:g}")
-    return value
+from coordinator.env_numbers import env_seconds
 
 
 @dataclass(frozen=True)
@@ -47,7 +33,7 @@ class Timing:
     @classmethod
     def from_env(cls) -> Timing:
         return cls(
-            lease_ttl=_env_float("CELERIAC_LEASE_TTL", cls.lease_ttl, 0.3, 3600),
-            sweep_interval=_env_float("CELERIAC_SWEEP_INTERVAL", cls.sweep_interval, 0.05, 600),
-            claim_timeout=_env_float("CELERIAC_CLAIM_TIMEOUT", cls.claim_timeout, 0.5, 86400),
+            lease_ttl=env_seconds("CELERIAC_LEASE_TTL", cls.lease_ttl, 0.3, 3600),
+            sweep_interval=env_seconds("CELERIAC_SWEEP_INTERVAL", cls.sweep_interval, 0.05, 600),
+            claim_timeout=env_seconds("CELERIAC_CLAIM_TIMEOUT", cls.claim_timeout, 0.5, 86400),
         )

@@ -17,13 +17,13 @@ without replicas costs one timeout every pause instead of one per observation.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.sentinel import SentinelConnectionPool
 
+from coordinator.env_numbers import env_int
 from coordinator.errors import ConfigError
 from coordinator.state.together import is_cluster
 
@@ -46,14 +46,14 @@ class Replication:
     @classmethod
     def for_client(cls, client: Any) -> Replication:
         replicated = isinstance(getattr(client, "connection_pool", None), SentinelConnectionPool)
-        replicas = _env_int(REPLICAS_ENV, 1 if replicated else 0, 0, 16)
+        replicas = env_int(REPLICAS_ENV, 1 if replicated else 0, 0, 16, "replicas")
         if replicas and is_cluster(client):
             # WAIT counts the writes of its own connection, and a cluster client spreads one
             # node's commands over a pool of connections: it could not be a guarantee
             raise ConfigError([f"{replicas}: not supported with a Redis Cluster (the state's "
                                f"replicas cannot be waited for there); unset it, or use "
                                f"Sentinel for that guarantee"], REPLICAS_ENV)
-        return cls(replicas, _env_int(TIMEOUT_ENV, 1000, 1, 60_000))
+        return cls(replicas, env_int(TIMEOUT_ENV, 1000, 1, 60_000, "milliseconds"))
 
     def waiting(self) -> bool:
         """Whether the next durable write waits (not while paused after a short wait)."""
@@ -75,10 +75,3 @@ class Replication:
                         DEGRADED_PAUSE)
 
 
-def _env_int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ConfigError([f"{raw!r} must be a whole number from {low} to {high}"], name)
-    return int(raw)

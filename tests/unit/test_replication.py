@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from coordinator.errors import ConfigError
+from coordinator.errors import ConfigError, InvalidInput
 from coordinator.state import replication
 from coordinator.state.replication import REPLICAS_ENV, TIMEOUT_ENV, Replication
 
@@ -25,10 +25,13 @@ def test_the_environment_sets_the_replicas_and_the_timeout(fake_redis, monkeypat
 
 def test_a_bad_setting_is_one_line_naming_the_variable(fake_redis, monkeypatch):
     monkeypatch.setenv(TIMEOUT_ENV, "soon")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         Replication.for_client(fake_redis)
-    assert str(caught.value) == "CELERIAC_REDIS_WAIT_MS: 'soon' must be a whole number from " \
-                                "1 to 60000"
+    assert str(caught.value) == "CELERIAC_REDIS_WAIT_MS: must be a whole number of " \
+                                "milliseconds from 1 to 60000, got 'soon'"
+    monkeypatch.setenv(TIMEOUT_ENV, "0")
+    with pytest.raises(InvalidInput, match="from 1 to 60000 milliseconds, got 0"):
+        Replication.for_client(fake_redis)
 
 
 def test_a_short_wait_pauses_waiting_and_is_counted(monkeypatch, caplog):

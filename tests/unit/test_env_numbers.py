@@ -1,0 +1,51 @@
+"""Numbers from environment variables: defaults when unset, one-line errors naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.env_numbers import env_int, env_seconds
+from coordinator.errors import InvalidInput
+
+NAME = "CELERIAC_TEST_NUMBER"
+
+
+def test_unset_or_blank_gives_the_default(monkeypatch):
+    monkeypatch.delenv(NAME, raising=False)
+    assert env_int(NAME, None, 0, 9) is None and env_seconds(NAME, 2.5, 0, 9) == 2.5
+    monkeypatch.setenv(NAME, "  ")
+    assert env_int(NAME, 7, 0, 9) == 7 and env_seconds(NAME, 2.5, 0, 9) == 2.5
+
+
+def test_values_in_range_are_read(monkeypatch):
+    monkeypatch.setenv(NAME, " 9 ")
+    assert env_int(NAME, 0, 0, 9) == 9 and env_seconds(NAME, 0, 0, 9) == 9.0
+    monkeypatch.setenv(NAME, "0.25")
+    assert env_seconds(NAME, 1, 0.05, 600) == 0.25
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("soon", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got 'soon'"),
+    ("1.5", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got '1.5'"),
+    ("-3", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got '-3'"),
+    ("10", "CELERIAC_TEST_NUMBER: must be from 1 to 9 bytes, got 10"),
+    ("0", "CELERIAC_TEST_NUMBER: must be from 1 to 9 bytes, got 0"),
+])
+def test_a_bad_whole_number_is_refused_by_name(monkeypatch, raw, message):
+    monkeypatch.setenv(NAME, raw)
+    with pytest.raises(InvalidInput) as caught:
+        env_int(NAME, 5, 1, 9, "bytes")
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("soon", "CELERIAC_TEST_NUMBER: must be a number of seconds, got 'soon'"),
+    ("nan", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got nan"),
+    ("inf", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got inf"),
+    ("0.1", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got 0.1"),
+])
+def test_a_bad_number_of_seconds_is_refused_by_name(monkeypatch, raw, message):
+    monkeypatch.setenv(NAME, raw)
+    with pytest.raises(InvalidInput) as caught:
+        env_seconds(NAME, 1, 0.5, 60)
+    assert str(caught.value) == message
