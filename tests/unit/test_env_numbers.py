@@ -24,28 +24,27 @@ def test_values_in_range_are_read(monkeypatch):
     assert env_seconds(NAME, 1, 0.05, 600) == 0.25
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("soon", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got 'soon'"),
-    ("1.5", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got '1.5'"),
-    ("-3", "CELERIAC_TEST_NUMBER: must be a whole number of bytes from 1 to 9, got '-3'"),
-    ("10", "CELERIAC_TEST_NUMBER: must be from 1 to 9 bytes, got 10"),
-    ("0", "CELERIAC_TEST_NUMBER: must be from 1 to 9 bytes, got 0"),
-])
-def test_a_bad_whole_number_is_refused_by_name(monkeypatch, raw, message):
-    monkeypatch.setenv(NAME, raw)
-    with pytest.raises(InvalidInput) as caught:
-        env_int(NAME, 5, 1, 9, "bytes")
-    assert str(caught.value) == message
+def whole_bytes() -> object:
+    return env_int(NAME, 5, 1, 9, "bytes")
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("soon", "CELERIAC_TEST_NUMBER: must be a number of seconds, got 'soon'"),
-    ("nan", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got nan"),
-    ("inf", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got inf"),
-    ("0.1", "CELERIAC_TEST_NUMBER: must be between 0.5 and 60 seconds, got 0.1"),
+def seconds() -> object:
+    return env_seconds(NAME, 1, 0.5, 60)
+
+
+@pytest.mark.parametrize("read, raw, message", [
+    (whole_bytes, "soon", "must be a whole number of bytes from 1 to 9, got 'soon'"),
+    (whole_bytes, "1.5", "must be a whole number of bytes from 1 to 9, got '1.5'"),
+    (whole_bytes, "-3", "must be a whole number of bytes from 1 to 9, got '-3'"),
+    (whole_bytes, "10", "must be from 1 to 9 bytes, got 10"),
+    (whole_bytes, "0", "must be from 1 to 9 bytes, got 0"),
+    (seconds, "soon", "must be a number of seconds, got 'soon'"),
+    (seconds, "nan", "must be between 0.5 and 60 seconds, got nan"),
+    (seconds, "inf", "must be between 0.5 and 60 seconds, got inf"),
+    (seconds, "0.1", "must be between 0.5 and 60 seconds, got 0.1"),
 ])
-def test_a_bad_number_of_seconds_is_refused_by_name(monkeypatch, raw, message):
+def test_a_bad_value_is_refused_in_one_line_naming_the_variable(monkeypatch, read, raw, message):
     monkeypatch.setenv(NAME, raw)
     with pytest.raises(InvalidInput) as caught:
-        env_seconds(NAME, 1, 0.5, 60)
-    assert str(caught.value) == message
+        read()
+    assert str(caught.value) == f"{NAME}: {message}"
