@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from optimizer import quiet
 from optimizer.space import Parameter, Space
 
 GRID_ENUMERATION_LIMIT = 200_000
@@ -55,12 +55,11 @@ def sobol_sequence(space: Space, seed: int | None, start: int, n: int) -> np.nda
     """
     scramble = seed if seed is not None else zlib.crc32(repr(space.names).encode())
     sampler = _sobol(space.dimension, scramble)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if start:
-            sampler.fast_forward(start)
-        points: np.ndarray = inside_only(space, sampler.random, n)
-        return points
+    quiet.ignore_expected_warnings()
+    if start:
+        sampler.fast_forward(start)
+    points: np.ndarray = inside_only(space, sampler.random, n)
+    return points
 
 
 def sobol_points(space: Space, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -10,16 +10,16 @@ hyperparameters, which is what kriging believer / constant liar need.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
+
+from optimizer import quiet
 
 SQRT5 = np.sqrt(5.0)
 JITTER = 1e-12  # as small as the noise floor (1e-11), so deterministic metrics resolve fully
@@ -63,13 +63,14 @@ def fit_hyper(
     Without the SMOOTH bounds a success/failure model interpolates its +-1 labels with tiny
     length scales and then predicts 'probably fine' a short distance from every failure.
     """
+    quiet.ignore_expected_warnings()
     dim = x.shape[1]
     optimizer = _with_length_prior(np.ones(dim, bool) if prior is None else prior)
     for jitter in JITTERS:  # duplicates can make the noise floor too thin
         model = _regressor(dim, bounds, max(1e-4, bounds.noise[0]), alpha + jitter, restarts,
                            seed, optimizer)
         try:
-            _fit(model, x, y)
+            model.fit(x, y)
             break
         except np.linalg.LinAlgError:
             if jitter == JITTERS[-1]:
@@ -77,7 +78,7 @@ def fit_hyper(
     if bounds.noise[1] > NOISY_START:
         noisy = _regressor(dim, bounds, NOISY_START, alpha + jitter, 0, seed, optimizer)
         try:
-            _fit(noisy, x, y)
+            noisy.fit(x, y)
             if noisy.log_marginal_likelihood_value_ > model.log_marginal_likelihood_value_:
                 model = noisy
         except np.linalg.LinAlgError:
@@ -104,13 +105,6 @@ def _kernel(dim: int, bounds: Bounds, noise: float) -> Kernel:
         length_scale=np.full(dim, 0.3), length_scale_bounds=bounds.length, nu=2.5
     ) + WhiteKernel(noise, bounds.noise)
     return kernel
-
-
-def _fit(model: GaussianProcessRegressor, x: np.ndarray, y: np.ndarray) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        model.fit(x, y)
 
 
 def _with_length_prior(prior: np.ndarray) -> HyperOptimizer:
