@@ -15,6 +15,7 @@ from coordinator.spec.update import validate_update
 from coordinator.spec.validation import Problems
 from coordinator.state.states import RunState
 from optimizer import Settings
+from optimizer.settings import SettingsError
 
 BASE = {"name": "m", "parameters": [{"name": "x", "bounds": {"min": 0, "max": 1}}],
         "budget": 5, "evaluate": "pkg.mod:fn"}
@@ -32,6 +33,32 @@ def test_the_validators_allow_exactly_the_modelled_keys():
 def test_the_optimizer_block_models_every_setting():
     assert list(models.OptimizerSettings.model_fields) == [f.name for f in
                                                            dataclasses.fields(Settings)]
+
+
+def _modelled(field: str) -> dict:
+    """The API schema of one optimizer setting, less its `null`."""
+    given = models.OptimizerSettings.model_json_schema()["properties"][field]["anyOf"]
+    return next(kind for kind in given if kind["type"] != "null")
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Settings)])
+def test_the_api_schema_and_the_optimizer_agree_on_each_settings_limits(field):
+    """The schema (what the OpenAPI document and the config check say) and optimizer.Settings
+    (what the optimizer enforces) are written twice; their limits must be the same."""
+    kind = _modelled(field)
+    step = 1 if kind["type"] == "integer" else 1e-9
+    for edge, beyond in (("minimum", -step), ("maximum", step)):
+        if edge in kind:
+            Settings(**{field: kind[edge]})
+            with pytest.raises(SettingsError, match=field):
+                Settings(**{field: kind[edge] + beyond})
+    if "enum" in kind:
+        for value in kind["enum"]:
+            Settings(**{field: value})
+        with pytest.raises(SettingsError, match=field):
+            Settings(**{field: "not-" + kind["enum"][0]})
+    if kind["type"] == "integer" and "minimum" not in kind:
+        pytest.fail(f"{field}: an integer setting with no minimum in the schema")
 
 
 def test_the_api_bodies_allow_the_modelled_keys():
