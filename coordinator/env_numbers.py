@@ -7,14 +7,11 @@ or the error names the variable, says what it must be and shows what was given.
 from __future__ import annotations
 
 import os
-from typing import TypeVar
 
 from coordinator.errors import InvalidInput
 
-D = TypeVar("D", int, float, None)
 
-
-def env_int(name: str, default: D, low: int, high: int, unit: str = "") -> int | D:
+def env_int(name: str, default: int, low: int, high: int, unit: str = "") -> int:
     """A whole number from `low` to `high` (`unit`, such as "bytes", only for the message)."""
     raw = os.environ.get(name, "").strip()
     if not raw:

@@ -46,12 +46,12 @@ class ApiLimits:
         """Explicit values (the CLI's options) win over the environment, which wins over the
         defaults."""
         rate_text = rate if rate is not None else os.environ.get(ENV_RATE)
-        burst_value = burst if burst is not None else env_int(ENV_BURST, None, 0, 10**9, "requests")
-        body_value = (max_body if max_body is not None
-                      else env_int(ENV_MAX_BODY, None, 0, 2**40, "bytes"))
+        if burst is None:
+            burst = env_int(ENV_BURST, DEFAULT_BURST, 0, 10**9, "requests")
+        if max_body is None:
+            max_body = env_int(ENV_MAX_BODY, DEFAULT_MAX_BODY, 0, 2**40, "bytes")
         limits = cls(rate=parse_rate(rate_text) if rate_text is not None else DEFAULT_RATE,
-                     burst=DEFAULT_BURST if burst_value is None else burst_value,
-                     max_body=DEFAULT_MAX_BODY if body_value is None else body_value)
+                     burst=burst, max_body=max_body)
         limits.check()
         return limits
 

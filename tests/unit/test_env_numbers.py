@@ -12,7 +12,7 @@ NAME = "CELERIAC_TEST_NUMBER"
 
 def test_unset_or_blank_gives_the_default(monkeypatch):
     monkeypatch.delenv(NAME, raising=False)
-    assert env_int(NAME, None, 0, 9) is None and env_seconds(NAME, 2.5, 0, 9) == 2.5
+    assert env_int(NAME, 3, 0, 9) == 3 and env_seconds(NAME, 2.5, 0, 9) == 2.5
     monkeypatch.setenv(NAME, "  ")
     assert env_int(NAME, 7, 0, 9) == 7 and env_seconds(NAME, 2.5, 0, 9) == 2.5
 
