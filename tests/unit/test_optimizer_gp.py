@@ -40,8 +40,6 @@ def test_a_noisy_metric_is_fitted_as_noise(seed):
     assert 0.1 < hyper.noise < 0.35
 
 
-
-
 def test_importing_the_optimizer_silences_the_fit_warnings_for_the_whole_process():
     probe = ("import warnings, optimizer.gp\n"
              "from sklearn.exceptions import ConvergenceWarning\n"
